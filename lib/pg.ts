@@ -1,0 +1,283 @@
+/**
+ * PostgreSQL inspection used by preflight and verification: connection settings (for the `pg`
+ * client and for spawned libpq tools), server version, user tables, exact row counts, sizes,
+ * and a source/target table comparison.
+ *
+ * Plain exported functions, no module-level state (dynamic providers capture this file).
+ * Every connection error names host:port/database and the user, never the password.
+ */
+import * as fs from "fs";
+import { Client, ClientConfig } from "pg";
+import { MigrationError } from "./errors";
+import { redact } from "./redact";
+import type { PgConnection, TableRowCount } from "./types";
+
+type SslMode = NonNullable<PgConnection["sslmode"]>;
+const SSL_MODES: SslMode[] = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"];
+
+/** "user@host:port/database", for messages. */
+export function describeConnection(conn: PgConnection): string {
+    const host = conn.host.includes(":") ? `[${conn.host}]` : conn.host;
+    return `${conn.user}@${host}:${conn.port}/${conn.database}`;
+}
+
+/** `pg` client settings; SSL follows libpq's sslmode (default `require`, as Azure and Heroku need). */
+export function pgClientConfig(conn: PgConnection): ClientConfig {
+    const mode: SslMode = conn.sslmode ?? "require";
+    let ssl: ClientConfig["ssl"];
+    if (mode === "disable") {
+        ssl = false;
+    } else if (mode === "verify-ca" || mode === "verify-full") {
+        let ca: string | undefined;
+        if (conn.sslrootcert) {
+            try {
+                ca = fs.readFileSync(conn.sslrootcert, "utf8");
+            } catch (err) {
+                throw new MigrationError(
+                    `PostgreSQL ${describeConnection(conn)}`,
+                    `sslrootcert ${conn.sslrootcert} cannot be read (${(err as Error).message}).`,
+                    "Point sslrootcert at a readable PEM file with the server's CA certificate, or use sslmode=require.",
+                );
+            }
+        }
+        ssl = {
+            rejectUnauthorized: true,
+            ...(ca ? { ca } : {}),
+            // verify-ca checks the chain only, not the host name (libpq semantics).
+            ...(mode === "verify-ca" ? { checkServerIdentity: () => undefined } : {}),
+        };
+    } else {
+        // require / prefer / allow: encrypted, certificate not verified (libpq semantics for require).
+        ssl = { rejectUnauthorized: false };
+    }
+    return {
+        host: conn.host,
+        port: conn.port,
+        database: conn.database,
+        user: conn.user,
+        password: conn.password,
+        ssl,
+        connectionTimeoutMillis: 20000,
+        keepAlive: true,
+        application_name: "azure-to-heroku-pg",
+    };
+}
+
+/** libpq environment for spawning pg_dump / pg_restore / psql (no password on the command line). */
+export function pgEnv(conn: PgConnection): Record<string, string> {
+    const env: Record<string, string> = {
+        PGHOST: conn.host,
+        PGPORT: String(conn.port),
+        PGDATABASE: conn.database,
+        PGUSER: conn.user,
+        PGSSLMODE: conn.sslmode ?? "require",
+    };
+    if (conn.password !== undefined && conn.password !== "") env.PGPASSWORD = conn.password;
+    if (conn.sslrootcert) env.PGSSLROOTCERT = conn.sslrootcert;
+    return env;
+}
+
+/** Parses postgres:// and postgresql:// URLs (like Heroku's DATABASE_URL); sslmode and sslrootcert from the query. */
+export function parseDatabaseUrl(url: string): PgConnection {
+    const bad = (what: string): MigrationError =>
+        new MigrationError("database URL", `${redact(url)} ${what}`, "Give a postgres:// or postgresql:// URL with user, password, host, port and database (and ?sslmode=require for Azure and Heroku).");
+    let u: URL;
+    try {
+        u = new URL(url);
+    } catch {
+        throw bad("is not a valid URL.");
+    }
+    if (u.protocol !== "postgres:" && u.protocol !== "postgresql:") throw bad(`has scheme ${u.protocol.replace(/:$/, "")}, expected postgres or postgresql.`);
+    let host = decodeURIComponent(u.hostname);
+    if (host.startsWith("[") && host.endsWith("]")) host = host.slice(1, -1);
+    if (!host) throw bad("has no host.");
+    const port = u.port ? Number(u.port) : 5432;
+    if (!Number.isInteger(port) || port <= 0 || port > 65535) throw bad("has an invalid port.");
+    const user = decodeURIComponent(u.username);
+    if (!user) throw bad("has no user name.");
+    const path = decodeURIComponent(u.pathname.replace(/^\//, ""));
+    const database = path || user;
+    const conn: PgConnection = { host, port, database, user };
+    if (u.password) conn.password = decodeURIComponent(u.password);
+    const sslmode = u.searchParams.get("sslmode");
+    if (sslmode !== null) {
+        if (!SSL_MODES.includes(sslmode as SslMode)) throw bad(`has sslmode=${sslmode}; expected one of ${SSL_MODES.join(", ")}.`);
+        conn.sslmode = sslmode as SslMode;
+    }
+    const rootcert = u.searchParams.get("sslrootcert");
+    if (rootcert) conn.sslrootcert = rootcert;
+    return conn;
+}
+
+function connectHint(err: NodeJS.ErrnoException & { code?: string }, conn: PgConnection): string {
+    const msg = String(err.message ?? "");
+    switch (err.code) {
+        case "28P01":
+        case "28000":
+            return `Check the user name and password for ${conn.user} (and, on Azure Single Server, the user@servername form), and that pg_hba/firewall rules allow this client.`;
+        case "3D000":
+            return `Check the database name; \`${conn.database}\` does not exist on this server.`;
+        case "ECONNREFUSED":
+            return "Check that the server is running and that host and port are right.";
+        case "ENOTFOUND":
+        case "EAI_AGAIN":
+            return "Check the host name (DNS lookup failed).";
+        case "ETIMEDOUT":
+            return "Check the host and port, and that the server's firewall allows this machine's IP address.";
+        case "53300":
+            return "The server has no free connection slots; lower the concurrency or close other sessions.";
+    }
+    if (/does not support SSL/i.test(msg)) return "The server does not accept SSL: use sslmode=disable for it (only for local servers).";
+    if (/self[- ]signed|certificate|unable to verify/i.test(msg)) return "Check sslmode and sslrootcert: verify-ca/verify-full need the server's CA in sslrootcert; require encrypts without verifying.";
+    if (/no pg_hba\.conf entry|SSL off/i.test(msg)) return "The server requires SSL for this client: use sslmode=require (or stricter).";
+    if (/timeout/i.test(msg)) return "Check the host and port, and that the server's firewall allows this machine's IP address.";
+    return "Check the host, port, database, user, password and sslmode.";
+}
+
+/** Opens a connection, runs fn, always closes. Connection failures become MigrationErrors. */
+export async function withClient<T>(conn: PgConnection, fn: (c: Client) => Promise<T>): Promise<T> {
+    const client = new Client(pgClientConfig(conn));
+    // An idle client whose server goes away emits 'error'; without a listener that would crash the process.
+    client.on("error", () => undefined);
+    try {
+        await client.connect();
+    } catch (err) {
+        await client.end().catch(() => undefined);
+        const e = err as NodeJS.ErrnoException;
+        throw new MigrationError(
+            `PostgreSQL ${describeConnection(conn)}`,
+            `could not connect (sslmode=${conn.sslmode ?? "require"}): ${redact(String(e.message || e.code || err))}.`,
+            connectHint(e, conn),
+        );
+    }
+    try {
+        return await fn(client);
+    } finally {
+        await client.end().catch(() => undefined);
+    }
+}
+
+export async function serverVersion(conn: PgConnection): Promise<{ num: number; major: number; text: string }> {
+    return withClient(conn, async (c) => {
+        const r = await c.query<{ num: string; text: string }>(
+            "SELECT current_setting('server_version_num') AS num, current_setting('server_version') AS text",
+        );
+        const num = Number(r.rows[0].num);
+        // 10 and later: 150004 -> 15. Before 10: 90624 -> 9.6.
+        const major = num >= 100000 ? Math.floor(num / 10000) : Math.floor(num / 100) / 100;
+        return { num, major, text: r.rows[0].text };
+    });
+}
+
+const LIST_TABLES_SQL = `
+SELECT n.nspname AS schema, c.relname AS name
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg\\_toast%'
+  AND n.nspname NOT LIKE 'pg\\_temp\\_%'
+  AND NOT EXISTS (
+    SELECT 1 FROM pg_catalog.pg_depend d
+    WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+ORDER BY n.nspname COLLATE "C", c.relname COLLATE "C"`;
+
+/** User tables: ordinary and partitioned ('r', 'p'), leaf partitions included, extension-owned excluded; sorted by schema, name. */
+export async function listTables(conn: PgConnection): Promise<{ schema: string; name: string }[]> {
+    return withClient(conn, async (c) => {
+        const r = await c.query<{ schema: string; name: string }>(LIST_TABLES_SQL);
+        return r.rows.map((row) => ({ schema: row.schema, name: row.name }));
+    });
+}
+
+export function quoteIdent(s: string): string {
+    return `"${s.replace(/"/g, '""')}"`;
+}
+
+export function tableKey(t: { schema: string; name: string }): string {
+    return `${t.schema}.${t.name}`;
+}
+
+/**
+ * `SELECT count(*)` for each table (a partitioned parent counts all its partitions), over a
+ * small pool of connections (default 4). Keys are "schema.name", in the order given.
+ */
+export async function exactRowCounts(
+    conn: PgConnection,
+    tables: { schema: string; name: string }[],
+    opts: { concurrency?: number } = {},
+): Promise<Map<string, number>> {
+    const counts: (number | undefined)[] = new Array(tables.length);
+    const workers = Math.max(1, Math.min(opts.concurrency ?? 4, tables.length));
+    let next = 0;
+    let failed = false;
+    const worker = async (): Promise<void> => {
+        if (next >= tables.length || failed) return;
+        await withClient(conn, async (c) => {
+            while (next < tables.length && !failed) {
+                const i = next++;
+                const t = tables[i];
+                try {
+                    const r = await c.query<{ n: string }>(`SELECT count(*) AS n FROM ${quoteIdent(t.schema)}.${quoteIdent(t.name)}`);
+                    counts[i] = Number(r.rows[0].n);
+                } catch (err) {
+                    failed = true;
+                    throw new MigrationError(
+                        `PostgreSQL ${describeConnection(conn)}`,
+                        `counting rows of ${tableKey(t)} failed: ${redact((err as Error).message)}.`,
+                        "Check that the table exists and that this user may read it (SELECT privilege).",
+                    );
+                }
+            }
+        });
+    };
+    if (tables.length > 0) {
+        const results = await Promise.allSettled(Array.from({ length: workers }, () => worker()));
+        const rejected = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+        if (rejected) throw rejected.reason;
+    }
+    const out = new Map<string, number>();
+    tables.forEach((t, i) => out.set(tableKey(t), counts[i] as number));
+    return out;
+}
+
+/** Size of every database this user can connect to, like `\l+`. */
+export async function databaseSizes(conn: PgConnection): Promise<{ name: string; bytes: number }[]> {
+    return withClient(conn, async (c) => {
+        const r = await c.query<{ name: string; bytes: string }>(
+            `SELECT datname AS name, pg_catalog.pg_database_size(oid) AS bytes
+             FROM pg_catalog.pg_database
+             WHERE datallowconn AND pg_catalog.has_database_privilege(oid, 'CONNECT')
+             ORDER BY datname COLLATE "C"`,
+        );
+        return r.rows.map((row) => ({ name: row.name, bytes: Number(row.bytes) }));
+    });
+}
+
+/**
+ * Lists and counts tables on both sides (concurrently). `tables` has one entry per source
+ * table (not excluded); `ok` is true when every one exists on the target with the same count.
+ * Tables only on the target are reported in `extraOnTarget` and do not make `ok` false.
+ */
+export async function compareTables(
+    source: PgConnection,
+    target: PgConnection,
+    opts: { exclude?: string[]; concurrency?: number } = {},
+): Promise<{ ok: boolean; tables: TableRowCount[]; missingOnTarget: string[]; extraOnTarget: string[] }> {
+    const exclude = new Set(opts.exclude ?? []);
+    const side = async (conn: PgConnection) => {
+        const tables = (await listTables(conn)).filter((t) => !exclude.has(tableKey(t)));
+        const counts = await exactRowCounts(conn, tables, { concurrency: opts.concurrency });
+        return { tables, counts };
+    };
+    const [src, tgt] = await Promise.all([side(source), side(target)]);
+    const tables: TableRowCount[] = src.tables.map((t) => {
+        const key = tableKey(t);
+        const sourceRows = src.counts.get(key) as number;
+        const targetRows = tgt.counts.has(key) ? (tgt.counts.get(key) as number) : null;
+        return { schema: t.schema, name: t.name, sourceRows, targetRows, match: targetRows !== null && targetRows === sourceRows };
+    });
+    const missingOnTarget = src.tables.map(tableKey).filter((k) => !tgt.counts.has(k));
+    const extraOnTarget = tgt.tables.map(tableKey).filter((k) => !src.counts.has(k));
+    return { ok: tables.every((t) => t.match), tables, missingOnTarget, extraOnTarget };
+}

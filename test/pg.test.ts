@@ -1,0 +1,279 @@
+/**
+ * lib/pg.ts: connection settings (unit) and inspection against a real local cluster seeded
+ * with the demo source.
+ * Run: node --require ts-node/register/transpile-only --test test/pg.test.ts
+ */
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as net from "net";
+import {
+    pgClientConfig, pgEnv, parseDatabaseUrl, withClient, serverVersion, listTables, exactRowCounts,
+    databaseSizes, compareTables,
+} from "../lib/pg";
+import { isMigrationError } from "../lib/errors";
+import { startCluster, LocalCluster } from "../local/postgres";
+import { seedDemoSource, DEMO_ROW_COUNTS } from "../local/demo";
+import type { PgConnection } from "../lib/types";
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "pg-lib-test-"));
+let cluster: LocalCluster | undefined;
+let source: PgConnection;
+
+before(async () => {
+    cluster = await startCluster({ dataDir: path.join(tmp, "data"), ssl: true });
+    source = (await seedDemoSource(cluster)).connection;
+});
+
+after(async () => {
+    if (cluster) await cluster.stop().catch(() => undefined);
+    fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+function su(database = "postgres"): PgConnection {
+    return cluster!.connection(database);
+}
+
+async function exec(conn: PgConnection, sql: string): Promise<void> {
+    await withClient(conn, async (c) => {
+        await c.query(sql);
+    });
+}
+
+/** CREATE DATABASE ... TEMPLATE appdb; retried while a just-closed session to appdb is still exiting. */
+async function copyDemo(name: string): Promise<PgConnection> {
+    for (let attempt = 0; ; attempt++) {
+        try {
+            await exec(su(), `CREATE DATABASE ${name} TEMPLATE appdb`);
+            return su(name);
+        } catch (err) {
+            if (attempt >= 20 || !/being accessed by other users/.test(String(err))) throw err;
+            await new Promise((r) => setTimeout(r, 100));
+        }
+    }
+}
+
+function freePort(): Promise<number> {
+    return new Promise((resolve) => {
+        const s = net.createServer();
+        s.listen(0, "127.0.0.1", () => {
+            const p = (s.address() as net.AddressInfo).port;
+            s.close(() => resolve(p));
+        });
+    });
+}
+
+const base: PgConnection = { host: "db.example.com", port: 5432, database: "appdb", user: "azureadmin", password: "p@ss:w/rd" };
+
+test("pgClientConfig maps sslmode like libpq", () => {
+    const caFile = path.join(tmp, "ca.pem");
+    fs.writeFileSync(caFile, "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+    const cfg = pgClientConfig({ ...base, sslmode: "disable" });
+    assert.deepEqual(cfg, {
+        host: "db.example.com", port: 5432, database: "appdb", user: "azureadmin", password: "p@ss:w/rd", ssl: false,
+        connectionTimeoutMillis: 20000, keepAlive: true, application_name: "azure-to-heroku-pg",
+    });
+    assert.deepEqual(pgClientConfig(base).ssl, { rejectUnauthorized: false }); // default: require
+    for (const mode of ["require", "prefer", "allow"] as const) {
+        assert.deepEqual(pgClientConfig({ ...base, sslmode: mode }).ssl, { rejectUnauthorized: false }, mode);
+    }
+    assert.deepEqual(pgClientConfig({ ...base, sslmode: "verify-full", sslrootcert: caFile }).ssl, {
+        rejectUnauthorized: true, ca: fs.readFileSync(caFile, "utf8"),
+    });
+    assert.deepEqual(pgClientConfig({ ...base, sslmode: "verify-full" }).ssl, { rejectUnauthorized: true });
+    const verifyCa = pgClientConfig({ ...base, sslmode: "verify-ca", sslrootcert: caFile }).ssl as Record<string, unknown>;
+    assert.equal(verifyCa.rejectUnauthorized, true);
+    assert.equal(verifyCa.ca, fs.readFileSync(caFile, "utf8"));
+    assert.equal((verifyCa.checkServerIdentity as () => unknown)(), undefined); // chain only, not the host name
+    assert.throws(() => pgClientConfig({ ...base, sslmode: "verify-full", sslrootcert: path.join(tmp, "missing.pem") }), (err: unknown) => {
+        assert.ok(isMigrationError(err));
+        assert.match(err.message, /^PostgreSQL azureadmin@db\.example\.com:5432\/appdb: sslrootcert .*missing\.pem cannot be read \(ENOENT/);
+        return true;
+    });
+});
+
+test("pgEnv gives libpq variables for spawned tools", () => {
+    assert.deepEqual(pgEnv(base), {
+        PGHOST: "db.example.com", PGPORT: "5432", PGDATABASE: "appdb", PGUSER: "azureadmin", PGPASSWORD: "p@ss:w/rd", PGSSLMODE: "require",
+    });
+    assert.deepEqual(pgEnv({ host: "h", port: 6543, database: "d", user: "u", sslmode: "verify-full", sslrootcert: "/etc/ca.pem" }), {
+        PGHOST: "h", PGPORT: "6543", PGDATABASE: "d", PGUSER: "u", PGSSLMODE: "verify-full", PGSSLROOTCERT: "/etc/ca.pem",
+    });
+});
+
+test("parseDatabaseUrl reads Heroku and Azure style URLs", () => {
+    assert.deepEqual(parseDatabaseUrl("postgres://u1abc:s3cr%40t%2Fx@ec2-1-2-3-4.compute-1.amazonaws.com:5432/d9xyz"), {
+        host: "ec2-1-2-3-4.compute-1.amazonaws.com", port: 5432, database: "d9xyz", user: "u1abc", password: "s3cr@t/x",
+    });
+    assert.deepEqual(parseDatabaseUrl("postgresql://azureadmin%40myserver:pw@myserver.postgres.database.azure.com/app%20db?sslmode=verify-full&sslrootcert=/etc/ssl/azure.pem"), {
+        host: "myserver.postgres.database.azure.com", port: 5432, database: "app db", user: "azureadmin@myserver", password: "pw",
+        sslmode: "verify-full", sslrootcert: "/etc/ssl/azure.pem",
+    });
+    assert.deepEqual(parseDatabaseUrl("postgres://bob@[::1]:6000"), { host: "::1", port: 6000, database: "bob", user: "bob" });
+    assert.throws(() => parseDatabaseUrl("mysql://u:hunter2@h/d"), (err: unknown) => {
+        assert.ok(isMigrationError(err));
+        assert.equal(err.message, "database URL: mysql://u:[secret]@h/d has scheme mysql, expected postgres or postgresql. Give a postgres:// or postgresql:// URL with user, password, host, port and database (and ?sslmode=require for Azure and Heroku).");
+        return true;
+    });
+    assert.throws(() => parseDatabaseUrl("postgres://u:hunter2@h/d?sslmode=sometimes"), (err: unknown) => {
+        assert.ok(isMigrationError(err));
+        assert.equal(err.message, "database URL: postgres://u:[secret]@h/d?sslmode=sometimes has sslmode=sometimes; expected one of disable, allow, prefer, require, verify-ca, verify-full. Give a postgres:// or postgresql:// URL with user, password, host, port and database (and ?sslmode=require for Azure and Heroku).");
+        return true;
+    });
+    assert.throws(() => parseDatabaseUrl("not a url hunter2"), /^MigrationError: database URL: not a url hunter2 is not a valid URL\./);
+    // round trip with the local cluster's URL
+    assert.deepEqual(parseDatabaseUrl(cluster!.url("appdb")), cluster!.connection("appdb"));
+});
+
+test("serverVersion and databaseSizes", async () => {
+    const v = await serverVersion(source);
+    assert.ok(v.num >= 100000, String(v.num));
+    assert.equal(v.major, Math.floor(v.num / 10000));
+    assert.ok(v.text.startsWith(`${v.major}.`), v.text);
+
+    const sizes = await databaseSizes(source);
+    assert.deepEqual(sizes.map((s) => s.name), ["appdb", "postgres", "template1"]);
+    for (const s of sizes) assert.ok(Number.isSafeInteger(s.bytes) && s.bytes > 1_000_000, JSON.stringify(s));
+    const direct = await withClient(source, async (c) => Number((await c.query("SELECT pg_database_size('appdb') AS b")).rows[0].b));
+    assert.equal(sizes[0].bytes, direct);
+});
+
+test("listTables and exactRowCounts on the demo source (as the non-superuser admin, over TLS)", async () => {
+    const tables = await listTables(source);
+    assert.deepEqual(tables, [
+        { schema: "public", name: "audit_log" },
+        { schema: "public", name: "audit_log_2024" },
+        { schema: "public", name: "audit_log_2025" },
+        { schema: "public", name: "customers" },
+        { schema: "public", name: "order_items" },
+        { schema: "public", name: "orders" },
+        { schema: "public", name: "products" },
+        { schema: "reporting", name: "daily_sales" },
+    ]);
+    const counts = await exactRowCounts(source, tables);
+    assert.deepEqual([...counts.entries()], [
+        ["public.audit_log", 400],
+        ["public.audit_log_2024", 366],
+        ["public.audit_log_2025", 34],
+        ["public.customers", 500],
+        ["public.order_items", 3000],
+        ["public.orders", 1500],
+        ["public.products", 50],
+        ["reporting.daily_sales", 188],
+    ]);
+    assert.deepEqual(Object.fromEntries(counts), DEMO_ROW_COUNTS);
+    // one connection or many: same answer, order follows the input
+    const reversed = [...tables].reverse();
+    const one = await exactRowCounts(source, reversed, { concurrency: 1 });
+    assert.deepEqual([...one.keys()], reversed.map((t) => `${t.schema}.${t.name}`));
+    assert.deepEqual(Object.fromEntries(one), DEMO_ROW_COUNTS);
+    assert.deepEqual(await exactRowCounts(source, []), new Map());
+    // every pooled connection is closed afterwards
+    const others = await withClient(su(), async (c) =>
+        Number((await c.query("SELECT count(*) AS n FROM pg_stat_activity WHERE usename = 'azureadmin' AND application_name = 'azure-to-heroku-pg'")).rows[0].n));
+    assert.equal(others, 0);
+});
+
+test("listTables skips extension-owned tables; exactRowCounts quotes identifiers; a missing table is a clear error", async () => {
+    await exec(su(), "CREATE DATABASE quoting");
+    const q = su("quoting");
+    await exec(q, `
+        CREATE SCHEMA "Odd ""Schema""";
+        CREATE TABLE "Odd ""Schema"""."Mixed Case.t" (v int);
+        INSERT INTO "Odd ""Schema"""."Mixed Case.t" SELECT generate_series(1, 3);
+        CREATE TABLE public.plain (v int);
+        CREATE EXTENSION citext;
+        CREATE TABLE public.ext_owned (v int);
+        ALTER EXTENSION citext ADD TABLE public.ext_owned;`);
+    const tables = await listTables(q);
+    assert.deepEqual(tables, [{ schema: "Odd \"Schema\"", name: "Mixed Case.t" }, { schema: "public", name: "plain" }]);
+    assert.deepEqual([...(await exactRowCounts(q, tables)).entries()], [["Odd \"Schema\".Mixed Case.t", 3], ["public.plain", 0]]);
+
+    await assert.rejects(exactRowCounts(q, [...tables, { schema: "public", name: "nope" }], { concurrency: 2 }), (err: unknown) => {
+        assert.ok(isMigrationError(err));
+        assert.equal(
+            err.message,
+            `PostgreSQL postgres@127.0.0.1:${cluster!.port}/quoting: counting rows of public.nope failed: relation "public.nope" does not exist. ` +
+                "Check that the table exists and that this user may read it (SELECT privilege).",
+        );
+        return true;
+    });
+});
+
+test("compareTables: one deleted row makes exactly that table mismatch; exclude, missing and extra tables", async () => {
+    const target = await copyDemo("appcopy");
+    const same = await compareTables(source, target);
+    assert.equal(same.ok, true);
+    assert.deepEqual(same.missingOnTarget, []);
+    assert.deepEqual(same.extraOnTarget, []);
+    assert.deepEqual(same.tables.map((t) => [`${t.schema}.${t.name}`, t.sourceRows, t.targetRows, t.match]), Object.entries(DEMO_ROW_COUNTS).map(([k, n]) => [k, n, n, true]));
+
+    await exec(target, "DELETE FROM public.order_items WHERE order_id = 7 AND line_no = 2");
+    const diff = await compareTables(source, { ...target, sslmode: "disable" }, { concurrency: 2 });
+    assert.equal(diff.ok, false);
+    assert.deepEqual(diff.tables.filter((t) => !t.match), [{ schema: "public", name: "order_items", sourceRows: 3000, targetRows: 2999, match: false }]);
+    assert.equal(diff.tables.length, 8);
+    assert.deepEqual(diff.missingOnTarget, []);
+    assert.deepEqual(diff.extraOnTarget, []);
+
+    const excluded = await compareTables(source, target, { exclude: ["public.order_items"] });
+    assert.equal(excluded.ok, true);
+    assert.equal(excluded.tables.length, 7);
+    assert.ok(!excluded.tables.some((t) => t.name === "order_items"));
+
+    await exec(target, "DROP TABLE reporting.daily_sales; CREATE TABLE public.leftover (id int)");
+    const shape = await compareTables(source, target, { exclude: ["public.order_items"] });
+    assert.equal(shape.ok, false);
+    assert.deepEqual(shape.missingOnTarget, ["reporting.daily_sales"]);
+    assert.deepEqual(shape.extraOnTarget, ["public.leftover"]);
+    assert.deepEqual(shape.tables.filter((t) => !t.match), [{ schema: "reporting", name: "daily_sales", sourceRows: 188, targetRows: null, match: false }]);
+});
+
+test("connection failures name the server and user, say what to check, and never show the password", async () => {
+    const wrong = "Wr0ng-Pa55word-XYZ";
+    const port = cluster!.port;
+    await assert.rejects(withClient({ ...source, password: wrong }, async () => 1), (err: unknown) => {
+        assert.ok(isMigrationError(err));
+        assert.equal(
+            err.message,
+            `PostgreSQL azureadmin@127.0.0.1:${port}/appdb: could not connect (sslmode=require): password authentication failed for user "azureadmin". ` +
+                "Check the user name and password for azureadmin (and, on Azure Single Server, the user@servername form), and that pg_hba/firewall rules allow this client.",
+        );
+        for (const text of [err.message, String(err.stack), JSON.stringify(err)]) {
+            assert.ok(!text.includes(wrong), "wrong password leaked");
+            assert.ok(!text.includes(source.password!), "real password leaked");
+        }
+        return true;
+    });
+
+    await assert.rejects(withClient({ ...source, database: "nosuchdb" }, async () => 1), (err: unknown) => {
+        assert.ok(isMigrationError(err));
+        assert.equal(
+            err.message,
+            `PostgreSQL azureadmin@127.0.0.1:${port}/nosuchdb: could not connect (sslmode=require): database "nosuchdb" does not exist. ` +
+                "Check the database name; `nosuchdb` does not exist on this server.",
+        );
+        return true;
+    });
+
+    const closed = await freePort();
+    await assert.rejects(listTables({ ...source, port: closed, password: wrong }), (err: unknown) => {
+        assert.ok(isMigrationError(err));
+        assert.equal(
+            err.message,
+            `PostgreSQL azureadmin@127.0.0.1:${closed}/appdb: could not connect (sslmode=require): connect ECONNREFUSED 127.0.0.1:${closed}. ` +
+                "Check that the server is running and that host and port are right.",
+        );
+        assert.ok(!String(err.stack).includes(wrong));
+        return true;
+    });
+
+    // verify-full against a certificate the client does not trust
+    await assert.rejects(withClient({ ...source, sslmode: "verify-full" }, async () => 1), (err: unknown) => {
+        assert.ok(isMigrationError(err));
+        assert.match(err.message, /could not connect \(sslmode=verify-full\): self[- ]signed certificate\. Check sslmode and sslrootcert/);
+        return true;
+    });
+});
