@@ -1,0 +1,232 @@
+/**
+ * Migration: Heroku's "migrate from Azure" checklist as Pulumi resources, in the guide's order.
+ * The constructor reads like the guide; each stage is one hoisted createX() with explicit
+ * dependsOn, and each child is `${name}-<stage>` under this component.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as storage from "@pulumi/azure-native/storage";
+import * as command from "@pulumi/command";
+import { HerokuApp } from "../providers/herokuApp";
+import { HerokuPostgres } from "../providers/herokuPostgres";
+import { WriteFreeze } from "../providers/writeFreeze";
+import { DumpToBlob, type BlobLocation } from "../providers/dumpToBlob";
+import { ReadGrant } from "../providers/readGrant";
+import { HerokuRestore } from "../providers/herokuRestore";
+import { Verification } from "../providers/verification";
+import { Cutover } from "../providers/cutover";
+import type { MigrationSettings } from "../lib/config";
+import type { PreflightResult } from "../lib/preflight";
+import type { FreezeState } from "../lib/stage";
+import type { TableRowCount } from "../lib/types";
+
+export interface MigrationArgs {
+    /** Validated stack configuration (lib/config.ts). */
+    settings: MigrationSettings;
+    /** The preflight that ran before anything is created (lib/preflight.ts). */
+    preflight: PreflightResult;
+}
+
+interface Storage {
+    location: pulumi.Output<BlobLocation>;
+    accountKey: pulumi.Output<string>;
+    container: storage.BlobContainer;
+}
+
+export class Migration extends pulumi.ComponentResource {
+    readonly appName: pulumi.Output<string>;
+    readonly appUrl: pulumi.Output<string>;
+    readonly addonName: pulumi.Output<string>;
+    readonly restoreId: pulumi.Output<string>;
+    readonly restoreLogs: pulumi.Output<{ created_at: string; message: string }[]>;
+    readonly dumpBytes: pulumi.Output<number>;
+    readonly verification: pulumi.Output<string>;
+    readonly tables: pulumi.Output<TableRowCount[]>;
+    /** Secret; known only after Cutover. */
+    readonly databaseUrl: pulumi.Output<string>;
+
+    constructor(name: string, args: MigrationArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("azure-to-heroku-pg:index:Migration", name, {}, opts);
+        const s = args.settings;
+        const parent = this;
+        const retainOnDelete = !s.heroku.rehearsal;
+        const blobName = `azure-to-heroku-pg/${pulumi.getStack()}/${s.source.database}.dump`;
+
+        const store = createStorage();
+        const app = createHerokuApp();
+        const database = createHerokuPostgres();
+        const freeze = createWriteFreeze();
+        const freezeState: pulumi.Output<FreezeState> = pulumi.all([freeze.spec, freeze.record]).apply(([spec, record]) => ({ spec, record }));
+        const dump = createDump();
+        const grant = createReadGrant();
+        const restore = createRestore();
+        const verification = createVerification();
+        const acceptance = createAcceptance();
+        const cutover = createCutover();
+
+        this.appName = app.name;
+        this.appUrl = app.webUrl;
+        this.addonName = database.addonName;
+        this.restoreId = restore.name;
+        this.restoreLogs = restore.logs;
+        this.dumpBytes = dump.bytes;
+        this.verification = verification.summary;
+        this.tables = verification.tables;
+        this.databaseUrl = pulumi.secret(pulumi.all([cutover.completedAt, database.databaseUrl]).apply(([, url]) => url));
+        this.registerOutputs({
+            appName: this.appName, appUrl: this.appUrl, addonName: this.addonName, restoreId: this.restoreId,
+            dumpBytes: this.dumpBytes, verification: this.verification, databaseUrl: this.databaseUrl,
+        });
+
+        // Guide: "upload the dump to a private Azure blob container".
+        function createStorage(): Storage {
+            const st = s.storage;
+            let endpoint: pulumi.Output<string>;
+            let dependsOn: pulumi.Resource[] = [];
+            if (st.useExisting) {
+                endpoint = storage.getStorageAccountOutput({ resourceGroupName: st.resourceGroup, accountName: st.accountName }, { parent }).primaryEndpoints.blob;
+            } else {
+                const account = new storage.StorageAccount(`${name}-storage`, {
+                    resourceGroupName: st.resourceGroup,
+                    accountName: st.accountName,
+                    location: st.location,
+                    kind: storage.Kind.StorageV2,
+                    sku: { name: storage.SkuName.Standard_LRS },
+                    allowBlobPublicAccess: false,
+                    enableHttpsTrafficOnly: true,
+                    minimumTlsVersion: storage.MinimumTlsVersion.TLS1_2,
+                    allowSharedKeyAccess: true,
+                }, { parent });
+                endpoint = account.primaryEndpoints.blob;
+                dependsOn = [account];
+            }
+            const container = new storage.BlobContainer(`${name}-container`, {
+                resourceGroupName: st.resourceGroup,
+                accountName: st.accountName,
+                containerName: st.container,
+                publicAccess: storage.PublicAccess.None,
+            }, { parent, dependsOn });
+            const keys = storage.listStorageAccountKeysOutput({ resourceGroupName: st.resourceGroup, accountName: st.accountName }, { parent });
+            return {
+                location: pulumi.all([endpoint, container.name]).apply(([blobEndpoint, containerName]) => ({
+                    accountName: st.accountName,
+                    blobEndpoint: blobEndpoint.replace(/\/+$/, ""),
+                    container: containerName,
+                })),
+                accountKey: pulumi.secret(keys.keys.apply((k) => k[0].value)),
+                container,
+            };
+        }
+
+        // Guide: "create the Heroku app".
+        function createHerokuApp(): HerokuApp {
+            return new HerokuApp(`${name}-app`, {
+                name: s.heroku.app,
+                create: s.heroku.createApp,
+                region: s.heroku.region,
+                team: s.heroku.team,
+            }, { parent, retainOnDelete });
+        }
+
+        // Guide: "heroku addons:create heroku-postgresql:essential-1", then wait until it is available.
+        function createHerokuPostgres(): HerokuPostgres {
+            return new HerokuPostgres(`${name}-database`, {
+                app: app.name,
+                plan: s.heroku.plan,
+                allowPlanReplace: s.heroku.allowPlanReplace,
+            }, { parent, dependsOn: [app], retainOnDelete });
+        }
+
+        // Guide: "maintenance mode on, workers scaled to zero" - as late as possible, once the target is ready.
+        function createWriteFreeze(): WriteFreeze {
+            return new WriteFreeze(`${name}-freeze`, {
+                spec: {
+                    mode: s.freeze.mode,
+                    app: s.freeze.app,
+                    scaleDown: s.freeze.scaleDown,
+                    command: s.freeze.command,
+                    unfreezeCommand: s.freeze.unfreezeCommand,
+                },
+                source: s.source,
+            }, { parent, dependsOn: [database, store.container] });
+        }
+
+        // Guide: "pg_dump -Fc -b -v", uploaded to the private container.
+        function createDump(): DumpToBlob {
+            return new DumpToBlob(`${name}-dump`, {
+                source: s.source,
+                storage: store.location,
+                accountKey: store.accountKey,
+                blobName,
+                freeze: freezeState,
+                unfreezeOnFailure: s.freeze.unfreezeOnFailure,
+            }, { parent, dependsOn: [freeze, store.container] });
+        }
+
+        // Guide: "a read-only, blob-scoped, short-lived SAS URL".
+        function createReadGrant(): ReadGrant {
+            return new ReadGrant(`${name}-grant`, {
+                storage: store.location,
+                accountKey: store.accountKey,
+                blobName: dump.blobName,
+                etag: dump.etag,
+                expiryMinutes: s.storage.sasExpiryMinutes,
+            }, { parent, dependsOn: [dump] });
+        }
+
+        // Guide: "heroku pg:backups:restore '<SAS URL>' DATABASE_URL --confirm".
+        function createRestore(): HerokuRestore {
+            return new HerokuRestore(`${name}-restore`, {
+                app: app.name,
+                appId: app.appId,
+                addonId: database.addonId,
+                backupUrl: grant.url,
+                dumpEtag: dump.etag,
+                extensions: args.preflight.extensions.map((e) => e.name),
+                source: s.source,
+                freeze: freezeState,
+                unfreezeOnFailure: s.freeze.unfreezeOnFailure,
+                storage: store.location,
+                accountKey: store.accountKey,
+                blobName,
+            }, { parent, dependsOn: [grant, database] });
+        }
+
+        // Guide: "verify table counts, row counts, query results".
+        function createVerification(): Verification {
+            return new Verification(`${name}-verify`, {
+                source: s.source,
+                targetUrl: database.databaseUrl,
+                restoreId: restore.transferId,
+                excludeTables: s.verify.excludeTables,
+                freeze: freezeState,
+                unfreezeOnFailure: s.freeze.unfreezeOnFailure,
+                storage: store.location,
+                accountKey: store.accountKey,
+                blobName,
+            }, { parent, dependsOn: [restore] });
+        }
+
+        // Guide: "run the app's acceptance tests" against the new database.
+        function createAcceptance(): command.local.Command | undefined {
+            if (!s.verify.acceptanceCommand) return undefined;
+            return new command.local.Command(`${name}-acceptance`, {
+                create: s.verify.acceptanceCommand,
+                environment: { DATABASE_URL: database.databaseUrl },
+                triggers: [restore.transferId],
+            }, { parent, dependsOn: [verification], additionalSecretOutputs: ["stdout", "stderr"] });
+        }
+
+        // Guide: "get DATABASE_URL, update what depends on it, lift maintenance".
+        function createCutover(): Cutover {
+            return new Cutover(`${name}-cutover`, {
+                app: app.name,
+                addonName: database.addonName,
+                databaseUrl: database.databaseUrl,
+                dependentApps: s.dependentApps,
+                verificationId: verification.id,
+                source: s.source,
+                freeze: freezeState,
+            }, { parent, dependsOn: acceptance ? [verification, acceptance] : [verification] });
+        }
+    }
+}

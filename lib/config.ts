@@ -1,0 +1,215 @@
+/**
+ * Reads and validates the stack configuration before anything is created. Every error names
+ * the config key and says how to set it. Pure: takes a getter, so it is tested without Pulumi.
+ */
+import { ConfigError } from "./errors";
+import { findPlan, herokuPostgresPlans } from "./plans";
+
+export type FreezeMode = "maintenance" | "readonly-source" | "hook" | "none";
+export type SslMode = "disable" | "allow" | "prefer" | "require" | "verify-ca" | "verify-full";
+
+export interface SourceSettings {
+    host: string;
+    port: number;
+    database: string;
+    user: string;
+    /** @default "require" */
+    sslmode: SslMode;
+    sslrootcert?: string;
+}
+
+export interface StorageSettings {
+    resourceGroup: string;
+    /** @default "eastus" */
+    location: string;
+    accountName: string;
+    /** @default false */
+    useExisting: boolean;
+    /** @default "pg-migration" */
+    container: string;
+    /** @default 120 */
+    sasExpiryMinutes: number;
+}
+
+export interface HerokuSettings {
+    app: string;
+    /** @default true */
+    createApp: boolean;
+    /** @default "us" */
+    region: string;
+    team?: string;
+    /** @default "essential-1" */
+    plan: string;
+    /** @default false */
+    allowPlanReplace: boolean;
+    /** Throw-away stack: destroy deletes the Heroku app and database. @default false */
+    rehearsal: boolean;
+}
+
+export interface FreezeSettings {
+    /** @default "maintenance" */
+    mode: FreezeMode;
+    /** Heroku app put in maintenance. @default herokuApp */
+    app: string;
+    /** @default ["worker"] */
+    scaleDown: string[];
+    command?: string;
+    unfreezeCommand?: string;
+    /** @default true */
+    unfreezeOnFailure: boolean;
+}
+
+export interface VerifySettings {
+    excludeTables: { table: string; reason: string }[];
+    acceptanceCommand?: string;
+}
+
+export interface MigrationSettings {
+    source: SourceSettings;
+    storage: StorageSettings;
+    heroku: HerokuSettings;
+    freeze: FreezeSettings;
+    verify: VerifySettings;
+    dependentApps: string[];
+}
+
+/** Returns a config value as Pulumi stores it (a string; arrays and objects as JSON). */
+export type ConfigGetter = (key: string) => string | undefined;
+
+const SSL_MODES: SslMode[] = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"];
+const FREEZE_MODES: FreezeMode[] = ["maintenance", "readonly-source", "hook", "none"];
+
+function setHint(key: string, example: string, secret = false): string {
+    return `Set it with \`pulumi config set${secret ? " --secret" : ""} ${key} ${example}\`.`;
+}
+
+export function readSettings(get: ConfigGetter): MigrationSettings {
+    const str = (key: string, example: string, def?: string): string => {
+        const v = get(key);
+        if (v === undefined || v.trim() === "") {
+            if (def !== undefined) return def;
+            throw new ConfigError(key, "is required.", setHint(key, example));
+        }
+        return v.trim();
+    };
+    const optional = (key: string): string | undefined => {
+        const v = get(key);
+        return v === undefined || v.trim() === "" ? undefined : v.trim();
+    };
+    const int = (key: string, def: number, min: number, max: number): number => {
+        const v = get(key);
+        if (v === undefined || v.trim() === "") return def;
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < min || n > max) {
+            throw new ConfigError(key, `must be a whole number from ${min} to ${max}, got "${v}".`, setHint(key, String(def)));
+        }
+        return n;
+    };
+    const bool = (key: string, def: boolean): boolean => {
+        const v = get(key);
+        if (v === undefined || v.trim() === "") return def;
+        if (v === "true") return true;
+        if (v === "false") return false;
+        throw new ConfigError(key, `must be true or false, got "${v}".`, setHint(key, String(def)));
+    };
+    const list = (key: string, def: string[]): string[] => {
+        const v = get(key);
+        if (v === undefined || v.trim() === "") return def;
+        let parsed: unknown;
+        try {
+            parsed = JSON.parse(v);
+        } catch {
+            throw new ConfigError(key, `must be a list, got "${v}".`, `Set it with \`pulumi config set --path '${key}[0]' value\`.`);
+        }
+        if (!Array.isArray(parsed) || parsed.some((x) => typeof x !== "string")) {
+            throw new ConfigError(key, "must be a list of strings.", `Set it with \`pulumi config set --path '${key}[0]' value\`.`);
+        }
+        return parsed as string[];
+    };
+    const oneOf = <T extends string>(key: string, allowed: T[], def: T): T => {
+        const v = optional(key) ?? def;
+        if (!allowed.includes(v as T)) {
+            throw new ConfigError(key, `must be one of ${allowed.join(", ")}, got "${v}".`, setHint(key, def));
+        }
+        return v as T;
+    };
+
+    const source: SourceSettings = {
+        host: str("sourceHost", "myserver.postgres.database.azure.com"),
+        port: int("sourcePort", 5432, 1, 65535),
+        database: str("sourceDatabase", "appdb"),
+        user: str("sourceUser", "azureadmin"),
+        sslmode: oneOf("sourceSslMode", SSL_MODES, "require"),
+        sslrootcert: optional("sourceSslRootCert"),
+    };
+    if ((source.sslmode === "verify-ca" || source.sslmode === "verify-full") && !source.sslrootcert) {
+        throw new ConfigError("sourceSslRootCert", `is required with sourceSslMode ${source.sslmode}.`, setHint("sourceSslRootCert", "/path/to/DigiCertGlobalRootG2.crt.pem"));
+    }
+
+    const accountName = str("storageAccountName", "myappmigration");
+    if (!/^[a-z0-9]{3,24}$/.test(accountName)) {
+        throw new ConfigError("storageAccountName", `must be 3 to 24 lowercase letters and digits (Azure's rule), got "${accountName}".`, setHint("storageAccountName", "myappmigration"));
+    }
+    const container = str("storageContainer", "pg-migration", "pg-migration");
+    if (!/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/.test(container)) {
+        throw new ConfigError("storageContainer", `must be 3 to 63 lowercase letters, digits and single hyphens (Azure's rule), got "${container}".`, setHint("storageContainer", "pg-migration"));
+    }
+    const storage: StorageSettings = {
+        resourceGroup: str("storageResourceGroup", "my-resource-group"),
+        location: str("storageLocation", "eastus", "eastus"),
+        accountName,
+        useExisting: bool("storageUseExisting", false),
+        container,
+        sasExpiryMinutes: int("sasExpiryMinutes", 120, 5, 10080),
+    };
+
+    const app = str("herokuApp", "my-app");
+    if (!/^[a-z][a-z0-9-]{1,28}[a-z0-9]$/.test(app)) {
+        throw new ConfigError("herokuApp", `must be 3 to 30 lowercase letters, digits and dashes starting with a letter (Heroku's rule), got "${app}".`, setHint("herokuApp", "my-app"));
+    }
+    const plan = str("herokuPlan", "essential-1", "essential-1").replace(/^heroku-postgresql:/, "");
+    if (!findPlan(plan)) {
+        const names = herokuPostgresPlans().filter((p) => p.tier !== "private" && p.tier !== "shield").map((p) => p.name);
+        throw new ConfigError("herokuPlan", `"${plan}" is not a Heroku Postgres plan.`, `Use one of ${names.join(", ")} (or private-N / shield-N). ${setHint("herokuPlan", "essential-1")}`);
+    }
+    const heroku: HerokuSettings = {
+        app,
+        createApp: bool("herokuCreateApp", true),
+        region: str("herokuRegion", "us", "us"),
+        team: optional("herokuTeam"),
+        plan,
+        allowPlanReplace: bool("herokuAllowPlanReplace", false),
+        rehearsal: bool("rehearsal", false),
+    };
+
+    const mode = oneOf("freezeMode", FREEZE_MODES, "maintenance");
+    const freeze: FreezeSettings = {
+        mode,
+        app: optional("freezeApp") ?? app,
+        scaleDown: list("freezeScaleDown", ["worker"]),
+        command: optional("freezeCommand"),
+        unfreezeCommand: optional("unfreezeCommand"),
+        unfreezeOnFailure: bool("unfreezeOnFailure", true),
+    };
+    if (mode === "hook" && (!freeze.command || !freeze.unfreezeCommand)) {
+        const key = !freeze.command ? "freezeCommand" : "unfreezeCommand";
+        throw new ConfigError(key, "is required with freezeMode hook.", setHint(key, "'./scripts/stop-writes.sh'"));
+    }
+
+    const excludeTables = list("verifyExcludeTables", []).map((entry) => {
+        const m = /^\s*([^=\s]+\.[^=\s]+)\s*=\s*(\S.*)$/.exec(entry);
+        if (!m) {
+            throw new ConfigError("verifyExcludeTables", `entry "${entry}" must be "schema.table=reason": every excluded table needs a reason.`, "For example `pulumi config set --path 'verifyExcludeTables[0]' 'public.sessions=rebuilt on login'`.");
+        }
+        return { table: m[1], reason: m[2].trim() };
+    });
+
+    return {
+        source,
+        storage,
+        heroku,
+        freeze,
+        verify: { excludeTables, acceptanceCommand: optional("acceptanceCommand") },
+        dependentApps: list("dependentApps", []),
+    };
+}

@@ -1,0 +1,57 @@
+/**
+ * What every stage after the write freeze does when it fails: say where the freeze stands, and,
+ * when the user asked for it (`unfreezeOnFailure`, the default), lift the freeze and delete the
+ * now-stale dump so that a re-run freezes and dumps again instead of restoring old data.
+ */
+import { MigrationError, errorMessage, isMigrationError } from "./errors";
+import { applyFreeze, freezeInEffect, freezeStatusSentence, liftFreeze, type FreezeContext, type FreezeRecord, type FreezeSpec } from "./freeze";
+import { deleteBlob } from "./blob";
+import { progress } from "./progress";
+import type { BlobTarget, PgConnection } from "./types";
+
+export interface FreezeState {
+    spec: FreezeSpec;
+    record: FreezeRecord;
+}
+
+export interface StageGuard {
+    freeze: FreezeState;
+    unfreezeOnFailure: boolean;
+    /** The dump to delete when the freeze is lifted after a failure. */
+    dump?: { target: BlobTarget; blobName: string };
+}
+
+export async function guardedStage<T>(stage: string, guard: StageGuard, ctx: FreezeContext, work: () => Promise<T>): Promise<T> {
+    try {
+        return await work();
+    } catch (err) {
+        let lifted = false;
+        let cleanupNote = "";
+        if (guard.unfreezeOnFailure && guard.freeze.spec.mode !== "none") {
+            try {
+                await liftFreeze(guard.freeze.spec, guard.freeze.record, ctx);
+                lifted = true;
+                if (guard.dump) await deleteBlob(guard.dump.target, guard.dump.blobName);
+            } catch (cleanupErr) {
+                cleanupNote = ` Lifting the freeze after the failure also failed: ${errorMessage(cleanupErr)}.`;
+            }
+        }
+        const what = isMigrationError(err) ? err.message.replace(/^[^:]*: /, "") : errorMessage(err);
+        const hint = isMigrationError(err) ? err.hint : "";
+        const status = freezeStatusSentence(guard.freeze.spec, lifted);
+        throw new MigrationError(stage, `${what}${what.includes(hint) ? "" : ` ${hint}`}${cleanupNote}`.trim(), status);
+    }
+}
+
+/** Before dumping on a resumed run: make sure writes are still frozen; re-apply if lifted. */
+export async function ensureFrozen(freeze: FreezeState, ctx: FreezeContext): Promise<FreezeRecord> {
+    const inEffect = await freezeInEffect(freeze.record, ctx);
+    if (inEffect === true) return freeze.record;
+    progress("WriteFreeze", inEffect === false ? "the freeze was lifted since it was applied: applying it again before the dump" : "re-running freezeCommand before the dump (hook state cannot be checked)");
+    return applyFreeze(freeze.spec, ctx, freeze.record);
+}
+
+/** The source connection with the password from provider configuration. */
+export function withPassword(conn: Omit<PgConnection, "password">, password: string | undefined): PgConnection {
+    return { ...conn, password };
+}

@@ -1,0 +1,74 @@
+/**
+ * Cutover: runs only after Verification (and the acceptance command) succeeded. Sets the new
+ * DATABASE_URL on the dependent apps, then lifts the write freeze (restoring the recorded
+ * process quantities). `delete` changes nothing: destroy is cleanup, it does not undo a cutover.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as heroku from "../lib/heroku";
+import { liftFreeze } from "../lib/freeze";
+import { progress } from "../lib/progress";
+import { configureSource, sourceConnection, type SourceAware } from "./configured";
+import type { SourceSettings } from "../lib/config";
+import type { FreezeState } from "../lib/stage";
+
+export interface CutoverArgs {
+    app: pulumi.Input<string>;
+    addonName: pulumi.Input<string>;
+    /** Secret. */
+    databaseUrl: pulumi.Input<string>;
+    dependentApps: pulumi.Input<string[]>;
+    verificationId: pulumi.Input<string>;
+    source: pulumi.Input<SourceSettings>;
+    freeze: pulumi.Input<FreezeState>;
+}
+
+interface Inputs { app: string; addonName: string; databaseUrl: string; dependentApps: string[]; verificationId: string; source: SourceSettings; freeze: FreezeState }
+interface Outputs extends Inputs { completedAt: string; updatedApps: string[]; freezeLifted: boolean }
+
+export const cutoverProvider: pulumi.dynamic.ResourceProvider & SourceAware = {
+    async configure(req) {
+        configureSource(this, req);
+    },
+
+    async diff(_id: string, olds: Outputs, news: Inputs) {
+        const replaces: string[] = [];
+        if (olds.verificationId !== news.verificationId) replaces.push("verificationId");
+        if (JSON.stringify(olds.dependentApps) !== JSON.stringify(news.dependentApps)) replaces.push("dependentApps");
+        return { changes: replaces.length > 0, replaces, deleteBeforeReplace: true };
+    },
+
+    async create(inputs: Inputs) {
+        const ep = heroku.herokuEndpointsFromEnv();
+        const updatedApps: string[] = [];
+        for (const app of inputs.dependentApps) {
+            await heroku.setConfigVars(ep, app, { DATABASE_URL: inputs.databaseUrl });
+            updatedApps.push(app);
+            progress("Cutover", `DATABASE_URL of ${app} now points at ${inputs.addonName}`);
+        }
+        await liftFreeze(inputs.freeze.spec, inputs.freeze.record, { source: sourceConnection(inputs.source, this.sourcePassword) });
+        progress("Cutover", `done: ${inputs.app}'s ${inputs.addonName} is the database; writes resumed`);
+        const completedAt = new Date().toISOString();
+        return { id: `cutover-${inputs.verificationId}`, outs: { ...inputs, completedAt, updatedApps, freezeLifted: inputs.freeze.spec.mode !== "none" } };
+    },
+
+    async delete() {
+        // Destroy is cleanup; it never reverts the cutover.
+    },
+};
+
+export class Cutover extends pulumi.dynamic.Resource {
+    declare readonly completedAt: pulumi.Output<string>;
+    declare readonly updatedApps: pulumi.Output<string[]>;
+    declare readonly freezeLifted: pulumi.Output<boolean>;
+
+    constructor(name: string, args: CutoverArgs, opts?: pulumi.CustomResourceOptions) {
+        super(
+            cutoverProvider,
+            name,
+            { ...args, databaseUrl: pulumi.secret(args.databaseUrl), completedAt: undefined, updatedApps: undefined, freezeLifted: undefined },
+            { ...opts, additionalSecretOutputs: ["databaseUrl"] },
+            "migration",
+            "Cutover",
+        );
+    }
+}

@@ -1,0 +1,132 @@
+/**
+ * DumpToBlob: `pg_dump -Fc -b -v` of the frozen source streamed straight into a private blob
+ * (no temp file). Before dumping it makes sure the freeze is in effect (re-applying it on a
+ * resumed run). `diff` checks that the blob is still there with the same ETag: a deleted or
+ * overwritten dump is dumped again. `delete` (pulumi destroy) deletes the blob.
+ *
+ * The storage account key is a derived secret input (from listStorageAccountKeys), marked
+ * secret so Pulumi encrypts it in state; it is needed by `delete`, which runs from state alone.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { blobInfo, deleteBlob, dumpToBlob } from "../lib/blob";
+import { serverVersion } from "../lib/pg";
+import { formatBytes, formatDuration, progress } from "../lib/progress";
+import { ensureFrozen, guardedStage, type FreezeState } from "../lib/stage";
+import { configureSource, sourceConnection, type SourceAware } from "./configured";
+import type { SourceSettings } from "../lib/config";
+import type { BlobTarget } from "../lib/types";
+
+export type BlobLocation = Omit<BlobTarget, "accountKey">;
+
+export interface DumpToBlobArgs {
+    source: pulumi.Input<SourceSettings>;
+    storage: pulumi.Input<BlobLocation>;
+    /** Secret. */
+    accountKey: pulumi.Input<string>;
+    blobName: pulumi.Input<string>;
+    freeze: pulumi.Input<FreezeState>;
+    unfreezeOnFailure: pulumi.Input<boolean>;
+}
+
+interface Inputs { source: SourceSettings; storage: BlobLocation; accountKey: string; blobName: string; freeze: FreezeState; unfreezeOnFailure: boolean }
+interface Outputs extends Inputs {
+    bytes: number;
+    sha256: string;
+    etag: string;
+    durationMs: number;
+    pgDumpVersion: string;
+    serverVersion: string;
+    dumpedAt: string;
+    logTail: string[];
+}
+
+function target(p: Inputs): BlobTarget {
+    return { ...p.storage, accountKey: p.accountKey };
+}
+
+export const dumpToBlobProvider: pulumi.dynamic.ResourceProvider & SourceAware = {
+    async configure(req) {
+        configureSource(this, req);
+    },
+
+    async diff(_id: string, olds: Outputs, news: Inputs) {
+        const replaces: string[] = [];
+        if (JSON.stringify(olds.source) !== JSON.stringify(news.source)) replaces.push("source");
+        if (JSON.stringify(olds.storage) !== JSON.stringify(news.storage)) replaces.push("storage");
+        if (olds.blobName !== news.blobName) replaces.push("blobName");
+        if (JSON.stringify(olds.freeze.spec) !== JSON.stringify(news.freeze.spec)) replaces.push("freeze");
+        if (replaces.length === 0) {
+            const info = await blobInfo(target(olds), olds.blobName);
+            if (!info || info.etag !== olds.etag) replaces.push("etag");
+        }
+        return { changes: replaces.length > 0 || olds.unfreezeOnFailure !== news.unfreezeOnFailure, replaces, deleteBeforeReplace: true };
+    },
+
+    async create(inputs: Inputs) {
+        const source = sourceConnection(inputs.source, this.sourcePassword);
+        const ctx = { source };
+        const blob = target(inputs);
+        return guardedStage("DumpToBlob", { freeze: inputs.freeze, unfreezeOnFailure: inputs.unfreezeOnFailure, dump: { target: blob, blobName: inputs.blobName } }, ctx, async () => {
+            await ensureFrozen(inputs.freeze, ctx);
+            const version = await serverVersion(source);
+            progress("DumpToBlob", `pg_dump of ${inputs.source.database} (PostgreSQL ${version.text}) -> ${inputs.storage.container}/${inputs.blobName}`);
+            const result = await dumpToBlob({
+                source,
+                target: blob,
+                blobName: inputs.blobName,
+                onProgress: (p) => progress("DumpToBlob", `${formatBytes(p.bytes)} uploaded in ${formatDuration(p.elapsedMs)} (${formatBytes(p.bytesPerSec)}/s)`),
+            });
+            progress("DumpToBlob", `done: ${formatBytes(result.bytes)} in ${formatDuration(result.durationMs)}, sha256 ${result.sha256.slice(0, 12)}…`);
+            const outs: Outputs = {
+                ...inputs,
+                bytes: result.bytes,
+                sha256: result.sha256,
+                etag: result.etag,
+                durationMs: result.durationMs,
+                pgDumpVersion: result.pgDumpVersion,
+                serverVersion: version.text,
+                dumpedAt: new Date().toISOString(),
+                logTail: result.log.slice(-40),
+            };
+            return { id: `${inputs.storage.accountName}/${inputs.storage.container}/${inputs.blobName}`, outs };
+        });
+    },
+
+    /** Only settings that need no new physical resource change in place; keep the outputs. */
+    async update(_id: string, olds: Outputs, news: Inputs) {
+        return { outs: { ...olds, ...news } };
+    },
+
+    async delete(_id: string, props: Outputs) {
+        const deleted = await deleteBlob(target(props), props.blobName);
+        progress("DumpToBlob", deleted ? `deleted dump ${props.storage.container}/${props.blobName}` : `dump ${props.blobName} was already gone`);
+    },
+};
+
+export class DumpToBlob extends pulumi.dynamic.Resource {
+    declare readonly blobName: pulumi.Output<string>;
+    declare readonly bytes: pulumi.Output<number>;
+    declare readonly sha256: pulumi.Output<string>;
+    declare readonly etag: pulumi.Output<string>;
+    declare readonly durationMs: pulumi.Output<number>;
+    declare readonly pgDumpVersion: pulumi.Output<string>;
+    declare readonly serverVersion: pulumi.Output<string>;
+    declare readonly dumpedAt: pulumi.Output<string>;
+    declare readonly logTail: pulumi.Output<string[]>;
+
+    constructor(name: string, args: DumpToBlobArgs, opts?: pulumi.CustomResourceOptions) {
+        super(
+            dumpToBlobProvider,
+            name,
+            {
+                ...args,
+                accountKey: pulumi.secret(args.accountKey),
+                bytes: undefined, sha256: undefined, etag: undefined, durationMs: undefined,
+                pgDumpVersion: undefined, serverVersion: undefined, dumpedAt: undefined, logTail: undefined,
+            },
+            { ...opts, additionalSecretOutputs: ["accountKey"] },
+            "migration",
+            "DumpToBlob",
+        );
+    }
+}

@@ -1,0 +1,144 @@
+/**
+ * HerokuRestore: `heroku pg:backups:restore <SAS URL> DATABASE --confirm` over the Data API:
+ * POST /client/v11/databases/{addon_id}/restores, then the transfer is polled to the end and
+ * its logs kept. A failed transfer fails the update with Heroku's error and the log tail;
+ * "completed with warnings" is reported with the warnings listed.
+ *
+ * Replaced only when the dump (its ETag) or the add-on changes: a renewed SAS URL for the same
+ * dump never restores again, because a second restore would wipe writes made after cutover.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as heroku from "../lib/heroku";
+import { MigrationError } from "../lib/errors";
+import { formatBytes, progress } from "../lib/progress";
+import { redact } from "../lib/redact";
+import { guardedStage, type FreezeState } from "../lib/stage";
+import { configureSource, sourceConnection, type SourceAware } from "./configured";
+import type { SourceSettings } from "../lib/config";
+import type { BlobLocation } from "./dumpToBlob";
+
+export interface HerokuRestoreArgs {
+    app: pulumi.Input<string>;
+    appId: pulumi.Input<string>;
+    addonId: pulumi.Input<string>;
+    /** Secret: the SAS URL. */
+    backupUrl: pulumi.Input<string>;
+    dumpEtag: pulumi.Input<string>;
+    extensions: pulumi.Input<string[]>;
+    /** For the failure path (lift the freeze, delete the stale dump). */
+    source: pulumi.Input<SourceSettings>;
+    freeze: pulumi.Input<FreezeState>;
+    unfreezeOnFailure: pulumi.Input<boolean>;
+    storage: pulumi.Input<BlobLocation>;
+    accountKey: pulumi.Input<string>;
+    blobName: pulumi.Input<string>;
+    /** @default 240 */
+    timeoutMinutes?: pulumi.Input<number>;
+}
+
+interface Inputs {
+    app: string; appId: string; addonId: string; backupUrl: string; dumpEtag: string; extensions: string[];
+    source: SourceSettings; freeze: FreezeState; unfreezeOnFailure: boolean; storage: BlobLocation; accountKey: string; blobName: string;
+    timeoutMinutes?: number;
+}
+interface RestoreLog { created_at: string; message: string }
+interface Outputs extends Inputs {
+    transferId: string; name: string; succeeded: boolean; processedBytes: number; sourceBytes: number;
+    warnings: number; warningLines: string[]; logs: RestoreLog[]; startedAt: string; finishedAt: string;
+}
+
+function isWarningLine(message: string): boolean {
+    return /\b(warning|error)\b/i.test(message);
+}
+
+export const herokuRestoreProvider: pulumi.dynamic.ResourceProvider & SourceAware = {
+    async configure(req) {
+        configureSource(this, req);
+    },
+
+    async diff(_id: string, olds: Outputs, news: Inputs) {
+        const replaces: string[] = [];
+        if (olds.addonId !== news.addonId) replaces.push("addonId");
+        if (olds.dumpEtag !== news.dumpEtag) replaces.push("dumpEtag");
+        return { changes: replaces.length > 0, replaces, deleteBeforeReplace: true };
+    },
+
+    async create(inputs: Inputs) {
+        const ep = heroku.herokuEndpointsFromEnv();
+        const ctx = { source: sourceConnection(inputs.source, this.sourcePassword) };
+        const guard = {
+            freeze: inputs.freeze,
+            unfreezeOnFailure: inputs.unfreezeOnFailure,
+            dump: { target: { ...inputs.storage, accountKey: inputs.accountKey }, blobName: inputs.blobName },
+        };
+        return guardedStage("HerokuRestore", guard, ctx, async () => {
+            const started = await heroku.createRestore(ep, inputs.addonId, { backupUrl: inputs.backupUrl, extensions: inputs.extensions });
+            const name = `r${String(started.num).padStart(3, "0")}`;
+            progress("HerokuRestore", `restore ${name} (${started.uuid}) started on ${inputs.app}`);
+            const done = await heroku.waitForTransfer(ep, inputs.appId, started.uuid, {
+                timeoutMs: (inputs.timeoutMinutes ?? 240) * 60_000,
+                pollMs: 2000,
+                onProgress: (p: { processedBytes: number; sourceBytes?: number; message?: string }) =>
+                    progress("HerokuRestore", `${name}: ${formatBytes(p.processedBytes)}${p.sourceBytes ? ` of ${formatBytes(p.sourceBytes)}` : ""}${p.message ? ` ${p.message}` : ""}`),
+            });
+            const logs: RestoreLog[] = (done.logs ?? []).map((l) => ({ created_at: l.created_at, message: redact(l.message) }));
+            if (!done.succeeded) {
+                const tail = logs.slice(-8).map((l) => l.message).join(" | ");
+                throw new MigrationError("HerokuRestore", `restore ${name} into ${inputs.app} failed${tail ? `: ${tail}` : "."}`, `Read the full log with \`heroku pg:backups:info ${name} -a ${inputs.app}\`.`);
+            }
+            const warningLines = logs.filter((l) => isWarningLine(l.message)).map((l) => l.message);
+            if ((done.warnings ?? 0) > 0 || warningLines.length > 0) {
+                progress("HerokuRestore", `warning: ${name} completed with ${done.warnings ?? warningLines.length} warnings:`);
+                for (const w of warningLines.slice(0, 20)) progress("HerokuRestore", `  ${w}`);
+            }
+            progress("HerokuRestore", `${name} succeeded: ${formatBytes(done.processed_bytes ?? 0)} restored`);
+            const outs: Outputs = {
+                ...inputs,
+                transferId: done.uuid,
+                name,
+                succeeded: true,
+                processedBytes: done.processed_bytes ?? 0,
+                sourceBytes: done.source_bytes ?? 0,
+                warnings: done.warnings ?? warningLines.length,
+                warningLines,
+                logs,
+                startedAt: done.started_at ?? "",
+                finishedAt: done.finished_at ?? "",
+            };
+            return { id: done.uuid, outs };
+        });
+    },
+
+    async delete() {
+        // A restore cannot be undone; the restored data belongs to the add-on (retained or deleted with it).
+    },
+};
+
+export class HerokuRestore extends pulumi.dynamic.Resource {
+    declare readonly transferId: pulumi.Output<string>;
+    declare readonly name: pulumi.Output<string>;
+    declare readonly succeeded: pulumi.Output<boolean>;
+    declare readonly processedBytes: pulumi.Output<number>;
+    declare readonly warnings: pulumi.Output<number>;
+    declare readonly warningLines: pulumi.Output<string[]>;
+    declare readonly logs: pulumi.Output<RestoreLog[]>;
+    declare readonly startedAt: pulumi.Output<string>;
+    declare readonly finishedAt: pulumi.Output<string>;
+
+    constructor(name: string, args: HerokuRestoreArgs, opts?: pulumi.CustomResourceOptions) {
+        super(
+            herokuRestoreProvider,
+            name,
+            {
+                ...args,
+                backupUrl: pulumi.secret(args.backupUrl),
+                accountKey: pulumi.secret(args.accountKey),
+                transferId: undefined, name: undefined, succeeded: undefined, processedBytes: undefined, sourceBytes: undefined,
+                warnings: undefined, warningLines: undefined, logs: undefined, startedAt: undefined, finishedAt: undefined,
+            },
+            { ...opts, additionalSecretOutputs: ["backupUrl", "accountKey"] },
+            "heroku",
+            "Restore",
+        );
+    }
+}

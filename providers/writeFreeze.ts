@@ -1,0 +1,54 @@
+/**
+ * WriteFreeze: stops writes to the source before the dump (see lib/freeze.ts for the modes).
+ * Its outputs record what was there before (maintenance flag, process quantities, read-only
+ * setting) so Cutover, a failed stage, or `destroy` can restore exactly that.
+ * Any change of the freeze settings replaces it (the old freeze is lifted first).
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { applyFreeze, freezeInEffect, liftFreeze, type FreezeRecord, type FreezeSpec } from "../lib/freeze";
+import { progress } from "../lib/progress";
+import { configureSource, sourceConnection, type SourceAware } from "./configured";
+import type { SourceSettings } from "../lib/config";
+
+export interface WriteFreezeArgs {
+    spec: pulumi.Input<FreezeSpec>;
+    source: pulumi.Input<SourceSettings>;
+}
+
+interface Inputs { spec: FreezeSpec; source: SourceSettings }
+interface Outputs extends Inputs { record: FreezeRecord }
+
+export const writeFreezeProvider: pulumi.dynamic.ResourceProvider & SourceAware = {
+    async configure(req) {
+        configureSource(this, req);
+    },
+
+    async diff(_id: string, olds: Outputs, news: Inputs) {
+        const changed = JSON.stringify(olds.spec) !== JSON.stringify(news.spec) || JSON.stringify(olds.source) !== JSON.stringify(news.source);
+        return { changes: changed, replaces: changed ? ["spec"] : [], deleteBeforeReplace: true };
+    },
+
+    async create(inputs: Inputs) {
+        const record = await applyFreeze(inputs.spec, { source: sourceConnection(inputs.source, this.sourcePassword) });
+        return { id: `freeze-${inputs.spec.mode}-${inputs.spec.app}`, outs: { ...inputs, record } };
+    },
+
+    async delete(_id: string, props: Outputs) {
+        const ctx = { source: sourceConnection(props.source, this.sourcePassword) };
+        const inEffect = await freezeInEffect(props.record, ctx);
+        if (inEffect === false) {
+            progress("WriteFreeze", "already lifted");
+            return;
+        }
+        await liftFreeze(props.spec, props.record, ctx);
+    },
+};
+
+export class WriteFreeze extends pulumi.dynamic.Resource {
+    declare readonly spec: pulumi.Output<FreezeSpec>;
+    declare readonly record: pulumi.Output<FreezeRecord>;
+
+    constructor(name: string, args: WriteFreezeArgs, opts?: pulumi.CustomResourceOptions) {
+        super(writeFreezeProvider, name, { ...args, record: undefined }, opts, "migration", "WriteFreeze");
+    }
+}

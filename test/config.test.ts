@@ -1,0 +1,103 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readSettings } from "../lib/config";
+import { isMigrationError } from "../lib/errors";
+
+const base: Record<string, string> = {
+    sourceHost: "myserver.postgres.database.azure.com",
+    sourceDatabase: "appdb",
+    sourceUser: "azureadmin",
+    storageResourceGroup: "rg",
+    storageAccountName: "myappmigration",
+    herokuApp: "my-app",
+};
+
+function settingsWith(overrides: Record<string, string | undefined>) {
+    const values: Record<string, string | undefined> = { ...base, ...overrides };
+    return readSettings((k) => values[k]);
+}
+
+function messageOf(fn: () => unknown): string {
+    try {
+        fn();
+    } catch (err) {
+        assert.ok(isMigrationError(err), "a ConfigError");
+        return (err as Error).message;
+    }
+    assert.fail("expected a ConfigError");
+}
+
+test("defaults follow Heroku's guide and Azure's requirements", () => {
+    const s = settingsWith({});
+    assert.deepEqual(s.source, { host: base.sourceHost, port: 5432, database: "appdb", user: "azureadmin", sslmode: "require", sslrootcert: undefined });
+    assert.equal(s.heroku.plan, "essential-1");
+    assert.equal(s.heroku.createApp, true);
+    assert.equal(s.heroku.rehearsal, false);
+    assert.equal(s.storage.container, "pg-migration");
+    assert.equal(s.storage.sasExpiryMinutes, 120);
+    assert.deepEqual(s.freeze, { mode: "maintenance", app: "my-app", scaleDown: ["worker"], command: undefined, unfreezeCommand: undefined, unfreezeOnFailure: true });
+    assert.deepEqual(s.verify, { excludeTables: [], acceptanceCommand: undefined });
+    assert.deepEqual(s.dependentApps, []);
+});
+
+test("a missing required key names the key and how to set it", () => {
+    assert.equal(
+        messageOf(() => settingsWith({ sourceHost: undefined })),
+        "config `sourceHost`: is required. Set it with `pulumi config set sourceHost myserver.postgres.database.azure.com`.",
+    );
+    assert.equal(
+        messageOf(() => settingsWith({ herokuApp: "  " })),
+        "config `herokuApp`: is required. Set it with `pulumi config set herokuApp my-app`.",
+    );
+});
+
+test("invalid values are refused with the rule and an example", () => {
+    assert.equal(
+        messageOf(() => settingsWith({ sourcePort: "70000" })),
+        'config `sourcePort`: must be a whole number from 1 to 65535, got "70000". Set it with `pulumi config set sourcePort 5432`.',
+    );
+    assert.equal(
+        messageOf(() => settingsWith({ sourceSslMode: "on" })),
+        'config `sourceSslMode`: must be one of disable, allow, prefer, require, verify-ca, verify-full, got "on". Set it with `pulumi config set sourceSslMode require`.',
+    );
+    assert.equal(
+        messageOf(() => settingsWith({ storageAccountName: "My_Account" })),
+        'config `storageAccountName`: must be 3 to 24 lowercase letters and digits (Azure\'s rule), got "My_Account". Set it with `pulumi config set storageAccountName myappmigration`.',
+    );
+    assert.match(messageOf(() => settingsWith({ herokuPlan: "hobby-dev" })), /^config `herokuPlan`: "hobby-dev" is not a Heroku Postgres plan\. Use one of essential-0, essential-1, essential-2, standard-0,/);
+    assert.equal(
+        messageOf(() => settingsWith({ sasExpiryMinutes: "1" })),
+        'config `sasExpiryMinutes`: must be a whole number from 5 to 10080, got "1". Set it with `pulumi config set sasExpiryMinutes 120`.',
+    );
+    assert.equal(
+        messageOf(() => settingsWith({ rehearsal: "yes" })),
+        'config `rehearsal`: must be true or false, got "yes". Set it with `pulumi config set rehearsal false`.',
+    );
+});
+
+test("verify-full needs a CA bundle; hook freeze needs both commands", () => {
+    assert.equal(
+        messageOf(() => settingsWith({ sourceSslMode: "verify-full" })),
+        "config `sourceSslRootCert`: is required with sourceSslMode verify-full. Set it with `pulumi config set sourceSslRootCert /path/to/DigiCertGlobalRootG2.crt.pem`.",
+    );
+    assert.equal(
+        messageOf(() => settingsWith({ freezeMode: "hook", freezeCommand: "./stop.sh" })),
+        "config `unfreezeCommand`: is required with freezeMode hook. Set it with `pulumi config set unfreezeCommand './scripts/stop-writes.sh'`.",
+    );
+});
+
+test("excluded tables need a reason", () => {
+    const s = settingsWith({ verifyExcludeTables: JSON.stringify(["public.sessions=rebuilt on login"]) });
+    assert.deepEqual(s.verify.excludeTables, [{ table: "public.sessions", reason: "rebuilt on login" }]);
+    assert.equal(
+        messageOf(() => settingsWith({ verifyExcludeTables: JSON.stringify(["public.sessions"]) })),
+        'config `verifyExcludeTables`: entry "public.sessions" must be "schema.table=reason": every excluded table needs a reason. For example `pulumi config set --path \'verifyExcludeTables[0]\' \'public.sessions=rebuilt on login\'`.',
+    );
+});
+
+test("plan accepts the heroku-postgresql: prefix and lists parse from JSON", () => {
+    const s = settingsWith({ herokuPlan: "heroku-postgresql:standard-0", dependentApps: '["web-app","admin-app"]', freezeScaleDown: '["worker","clock"]' });
+    assert.equal(s.heroku.plan, "standard-0");
+    assert.deepEqual(s.dependentApps, ["web-app", "admin-app"]);
+    assert.deepEqual(s.freeze.scaleDown, ["worker", "clock"]);
+});

@@ -1,0 +1,80 @@
+/** Declares a Migration under Pulumi's runtime mocks and records every registration request. */
+import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
+import * as rpc from "@pulumi/pulumi/runtime/rpc";
+import * as settings from "@pulumi/pulumi/runtime/settings";
+import { readSettings } from "../lib/config";
+import type { PreflightResult } from "../lib/preflight";
+
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const runtimeState = require("@pulumi/pulumi/runtime/state");
+
+export interface Recorded {
+    type: string;
+    name: string;
+    parent: string;
+    deps: string[];
+    retainOnDelete: boolean;
+    secretOutputs: string[];
+    inputs: Record<string, any>;
+    secretInputs: string[];
+}
+
+export const SECRET_PASSWORD = "s3cr3t-source-password";
+
+export async function declareForTest(overrides: Record<string, string>): Promise<Map<string, Recorded>> {
+    const recorded = new Map<string, Recorded>();
+    class Recording extends MockMonitor {
+        async registerResource(req: any, callback: (err: any, resp: any) => void): Promise<void> {
+            const inputs = rpc.deserializeProperties(req.getObject());
+            const secretInputs = Object.entries(inputs).filter(([, v]) => rpc.isRpcSecret(v)).map(([k]) => k);
+            recorded.set(req.getName(), {
+                type: req.getType(),
+                name: req.getName(),
+                parent: req.getParent(),
+                deps: req.getDependenciesList().map((u: string) => u.split("::").pop()),
+                retainOnDelete: req.getRetainondelete(),
+                secretOutputs: req.getAdditionalsecretoutputsList(),
+                inputs,
+                secretInputs,
+            });
+            return super.registerResource(req, callback);
+        }
+    }
+    const monitor = new Recording({
+        newResource: (args) => ({
+            id: `${args.name}-id`,
+            // What Azure returns for these: the blob endpoint and the container's name.
+            state: args.type === "azure-native:storage:StorageAccount" ? { ...args.inputs, primaryEndpoints: { blob: `https://${args.inputs.accountName}.blob.core.windows.net/` } }
+                : args.type === "azure-native:storage:BlobContainer" ? { ...args.inputs, name: args.inputs.containerName }
+                : args.inputs,
+        }),
+        call: (args) => (args.token === "azure-native:storage:listStorageAccountKeys" ? { keys: [{ value: "a2V5" }] } : { primaryEndpoints: { blob: "https://x/" } }),
+    });
+    settings.setMockOptions(monitor, "azure-to-heroku-pg", "test", false);
+    const store = runtimeState.getStore();
+    store.supportsSecrets = true;
+    store.supportsResourceReferences = true;
+    require("@pulumi/pulumi/runtime/config").setAllConfig({ "azure-to-heroku-pg:sourcePassword": SECRET_PASSWORD }, ["azure-to-heroku-pg:sourcePassword"]);
+
+    const values: Record<string, string> = {
+        sourceHost: "myserver.postgres.database.azure.com",
+        sourceDatabase: "appdb",
+        sourceUser: "azureadmin",
+        storageResourceGroup: "rg",
+        storageAccountName: "myappmigration",
+        herokuApp: "my-app",
+        ...overrides,
+    };
+    const preflight: PreflightResult = {
+        serverVersion: "15.18", serverMajor: 15, pgDumpVersion: "15.18", databaseBytes: 1,
+        extensions: [{ name: "citext", version: "1.6" }], findings: [],
+    };
+    const { Migration } = await import("../components/migration");
+    const m = new Migration("migration", { settings: readSettings((k) => values[k]), preflight });
+    await new Promise<void>((resolve) => m.urn.apply(() => resolve()));
+    await (settings as any).waitForRPCs();
+    // Let dependent registrations (which wait on outputs) finish.
+    for (let i = 0; i < 50 && !recorded.has("migration-cutover"); i++) await new Promise((r) => setTimeout(r, 20));
+    return recorded;
+}
+

@@ -1,0 +1,72 @@
+/**
+ * Component wiring under Pulumi's runtime mocks: which resources Migration declares, in what
+ * dependency order, with which options and secrets.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { declareForTest, SECRET_PASSWORD } from "./migration-helpers";
+
+test("Migration declares the guide's steps in order, with explicit dependencies, private storage and secrets", async () => {
+    const r = await declareForTest({ acceptanceCommand: "npm run acceptance", dependentApps: '["web-app"]' });
+
+    assert.deepEqual([...r.keys()].sort(), [
+        "migration", "migration-acceptance", "migration-app", "migration-container", "migration-cutover", "migration-database",
+        "migration-dump", "migration-freeze", "migration-grant", "migration-restore", "migration-storage", "migration-verify",
+    ]);
+    const type = (n: string) => r.get(n)!.type;
+    assert.equal(type("migration"), "azure-to-heroku-pg:index:Migration");
+    assert.equal(type("migration-storage"), "azure-native:storage:StorageAccount");
+    assert.equal(type("migration-container"), "azure-native:storage:BlobContainer");
+    assert.equal(type("migration-app"), "pulumi-nodejs:dynamic/heroku:App");
+    assert.equal(type("migration-database"), "pulumi-nodejs:dynamic/heroku:Postgres");
+    assert.equal(type("migration-freeze"), "pulumi-nodejs:dynamic/migration:WriteFreeze");
+    assert.equal(type("migration-dump"), "pulumi-nodejs:dynamic/migration:DumpToBlob");
+    assert.equal(type("migration-grant"), "pulumi-nodejs:dynamic/migration:ReadGrant");
+    assert.equal(type("migration-restore"), "pulumi-nodejs:dynamic/heroku:Restore");
+    assert.equal(type("migration-verify"), "pulumi-nodejs:dynamic/migration:Verification");
+    assert.equal(type("migration-acceptance"), "command:local:Command");
+    assert.equal(type("migration-cutover"), "pulumi-nodejs:dynamic/migration:Cutover");
+    for (const [name, rec] of r) if (name !== "migration") assert.match(rec.parent, /::migration$/, `${name} is a child of the component`);
+
+    // Each stage waits for the one before it.
+    const deps = (n: string) => r.get(n)!.deps;
+    assert.ok(deps("migration-container").includes("migration-storage"));
+    assert.ok(deps("migration-database").includes("migration-app"));
+    for (const d of ["migration-database", "migration-container"]) assert.ok(deps("migration-freeze").includes(d), `freeze after ${d}`);
+    assert.ok(deps("migration-dump").includes("migration-freeze"));
+    assert.ok(deps("migration-grant").includes("migration-dump"));
+    for (const d of ["migration-grant", "migration-database"]) assert.ok(deps("migration-restore").includes(d), `restore after ${d}`);
+    assert.ok(deps("migration-verify").includes("migration-restore"));
+    assert.ok(deps("migration-acceptance").includes("migration-verify"));
+    for (const d of ["migration-verify", "migration-acceptance"]) assert.ok(deps("migration-cutover").includes(d), `cutover after ${d}`);
+
+    // Private storage: no public blob access, https only, TLS 1.2; the container is not public.
+    const account = r.get("migration-storage")!.inputs;
+    assert.equal(account.allowBlobPublicAccess, false);
+    assert.equal(account.enableHttpsTrafficOnly, true);
+    assert.equal(account.minimumTlsVersion, "TLS1_2");
+    assert.equal(r.get("migration-container")!.inputs.publicAccess, "None");
+    assert.equal(r.get("migration-container")!.inputs.containerName, "pg-migration");
+
+    // The target: plan from config, retained on destroy (not a rehearsal).
+    assert.equal(r.get("migration-database")!.inputs.plan, "essential-1");
+    assert.equal(r.get("migration-app")!.retainOnDelete, true);
+    assert.equal(r.get("migration-database")!.retainOnDelete, true);
+    assert.equal(r.get("migration-dump")!.retainOnDelete, false);
+
+    // Secrets: outputs and inputs that carry credentials are marked secret.
+    assert.deepEqual(r.get("migration-database")!.secretOutputs, ["databaseUrl"]);
+    assert.ok(r.get("migration-grant")!.secretOutputs.includes("url"));
+    assert.ok(r.get("migration-dump")!.secretInputs.includes("accountKey"));
+    assert.ok(r.get("migration-acceptance")!.secretOutputs.includes("stdout"));
+    assert.deepEqual(r.get("migration-dump")!.inputs.blobName, "azure-to-heroku-pg/test/appdb.dump");
+    assert.deepEqual(r.get("migration-restore")!.inputs.extensions, ["citext"]);
+    assert.deepEqual(r.get("migration-cutover")!.inputs.dependentApps, ["web-app"]);
+
+    // The source password is never a resource input (providers read it from configuration).
+    for (const [name, rec] of r) {
+        const { __provider, ...rest } = rec.inputs;
+        assert.ok(!JSON.stringify(rest).includes(SECRET_PASSWORD), `${name} inputs hold no password`);
+        assert.ok(!String(__provider ?? "").includes(SECRET_PASSWORD), `${name} provider captures no password`);
+    }
+});
