@@ -1,0 +1,496 @@
+/**
+ * The rehearsal engine: runs the real Pulumi program (index.ts) under @pulumi/pulumi's runtime
+ * mocks, with a monitor that does what the Pulumi engine and providers would do:
+ *
+ * - dynamic resources: the provider is rebuilt from the serialized `__provider` input exactly as
+ *   Pulumi's dynamic provider host does (`requireFromString(text).handler()`, then `configure`
+ *   with the whole stack config), and its check/diff/create/update/delete are called for real;
+ * - azure-native storage resources and invokes: real containers and keys in Azurite;
+ * - command:local:Command: the command runs;
+ * - state is a file (local/state.ts), saved after every step, so a second `up` diffs against it
+ *   and resumes after a failure, and `destroy` deletes in reverse dependency order from state.
+ *
+ * Options the mock API does not pass on (dependencies, retainOnDelete, additionalSecretOutputs,
+ * deleteBeforeReplace) are read from the raw RegisterResourceRequest by a MockMonitor subclass.
+ */
+import { execFile } from "child_process";
+import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
+import * as settings from "@pulumi/pulumi/runtime/settings";
+import * as rpc from "@pulumi/pulumi/runtime/rpc";
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const runtimeState = require("@pulumi/pulumi/runtime/state");
+import { containerClient } from "../lib/blob";
+import { errorMessage } from "../lib/errors";
+import { redact } from "../lib/redact";
+import { containsSecret, isSecret, secret, unwrapSecrets, type ResourceState, type StackState, StateFile } from "./state";
+
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const requireFromString: (code: string) => any = require("require-from-string");
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const structproto = require("google-protobuf/google/protobuf/struct_pb");
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const resproto = require("@pulumi/pulumi/proto/resource_pb");
+
+export interface AzuriteAccount {
+    accountName: string;
+    accountKey: string;
+    /** e.g. http://127.0.0.1:10000/devstoreaccount1 */
+    blobEndpoint: string;
+}
+
+export interface EngineOptions {
+    project: string;
+    stack: string;
+    preview: boolean;
+    /** Full keys ("project:key") to string values, as Pulumi passes config. */
+    config: Record<string, string>;
+    secretKeys: string[];
+    stateFile: StateFile;
+    azurite: AzuriteAccount;
+    log: (line: string) => void;
+}
+
+export type StepOp = "create" | "update" | "replace" | "delete" | "same" | "retain";
+
+export interface Step {
+    op: StepOp;
+    urn: string;
+    type: string;
+    name: string;
+    detail?: string;
+}
+
+interface Planned {
+    urn: string;
+    type: string;
+    name: string;
+    custom: boolean;
+    parent?: string;
+    dependencies: string[];
+    retainOnDelete: boolean;
+    deleteBeforeReplace: boolean;
+    additionalSecretOutputs: string[];
+    inputs: Record<string, unknown>;
+}
+
+interface DiffResult {
+    changes: boolean;
+    replaces: string[];
+    deleteBeforeReplace?: boolean;
+}
+
+interface Handler {
+    check?(olds: Record<string, unknown> | undefined, news: Record<string, unknown>): Promise<Record<string, unknown>>;
+    diff(old: ResourceState, news: Record<string, unknown>): Promise<DiffResult>;
+    create(news: Record<string, unknown>): Promise<{ id: string; outputs: Record<string, unknown> }>;
+    update(old: ResourceState, news: Record<string, unknown>): Promise<Record<string, unknown>>;
+    delete(old: ResourceState): Promise<void>;
+}
+
+const DYNAMIC_PREFIX = "pulumi-nodejs:dynamic";
+
+function deepEqual(a: unknown, b: unknown): boolean {
+    return JSON.stringify(unwrapSecrets(a)) === JSON.stringify(unwrapSecrets(b));
+}
+
+function run(command: string, env: Record<string, string>): Promise<{ stdout: string; stderr: string }> {
+    return new Promise((resolve, reject) => {
+        execFile("/bin/sh", ["-c", command], { env: { ...process.env, ...env }, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+            if (err) reject(new Error(redact(`command exited with ${(err as NodeJS.ErrnoException & { code?: number }).code ?? "an error"}: ${String(stderr).trim().split("\n").slice(-10).join("\n")}`)));
+            else resolve({ stdout: String(stdout), stderr: String(stderr) });
+        });
+    });
+}
+
+export class RehearsalEngine {
+    readonly steps: Step[] = [];
+    readonly errors: Error[] = [];
+    private old: Map<string, ResourceState>;
+    private current: Map<string, ResourceState>;
+    private registered = new Set<string>();
+    private pendingInPreview = new Set<string>();
+    private providers = new Map<string, any>();
+    private stack: StackState;
+
+    constructor(private opts: EngineOptions) {
+        this.stack = opts.stateFile.load(opts.project, opts.stack);
+        this.old = new Map(this.stack.resources.map((r) => [r.urn, r]));
+        this.current = new Map(this.old);
+    }
+
+    get state(): StackState {
+        return this.stack;
+    }
+
+    /** Installs the monitor; call before requiring the program. */
+    install(): void {
+        const engine = this;
+        class Monitor extends MockMonitor {
+            async registerResource(req: any, callback: (err: any, resp: any) => void): Promise<void> {
+                try {
+                    const parent: string = req.getParent();
+                    const planned: Planned = {
+                        urn: (this as any).newUrn(parent, req.getType(), req.getName()),
+                        type: req.getType(),
+                        name: req.getName(),
+                        custom: req.getCustom(),
+                        parent: parent || undefined,
+                        dependencies: req.getDependenciesList(),
+                        retainOnDelete: req.getRetainondelete() === true,
+                        deleteBeforeReplace: req.getDeletebeforereplace() === true,
+                        additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+                        inputs: rpc.deserializeProperties(req.getObject()),
+                    };
+                    const result = await engine.register(planned);
+                    const serialized = await rpc.serializeProperties("", result.state);
+                    this.resources.set(planned.urn, { urn: planned.urn, id: result.id ?? null, state: serialized });
+                    const response = new resproto.RegisterResourceResponse();
+                    response.setUrn(planned.urn);
+                    response.setId(result.id ?? "");
+                    response.setObject(structproto.Struct.fromJavaScript(serialized));
+                    callback(null, response);
+                } catch (err) {
+                    callback(err, undefined);
+                }
+            }
+        }
+        const monitor = new Monitor({
+            call: (args) => engine.invoke(args.token, unwrapSecrets(args.inputs)),
+            newResource: () => {
+                throw new Error("read resources are not supported by the rehearsal engine");
+            },
+        });
+        settings.setMockOptions(monitor, this.opts.project, this.opts.stack, this.opts.preview);
+        const store = runtimeState.getStore();
+        store.supportsSecrets = true;
+        store.supportsResourceReferences = true;
+        store.supportsOutputValues = false;
+        store.supportsDeletedWith = true;
+        store.supportsAliasSpecs = true;
+        // Config as the Pulumi CLI passes it to the program.
+        // eslint-disable-next-line @typescript-eslint/no-var-requires
+        require("@pulumi/pulumi/runtime/config").setAllConfig(this.opts.config, this.opts.secretKeys);
+    }
+
+    private record(step: Step): void {
+        this.steps.push(step);
+        const sym = { create: "+", update: "~", replace: "+-", delete: "-", same: " ", retain: "=" }[step.op];
+        if (step.op !== "same") this.opts.log(`${sym.padEnd(2)} ${step.op.padEnd(8)} ${step.type} ${step.name}${step.detail ? ` (${step.detail})` : ""}`);
+    }
+
+    private async persist(): Promise<void> {
+        this.stack.resources = [...this.current.values()];
+        await this.opts.stateFile.save(this.stack);
+    }
+
+    // ---- handlers ------------------------------------------------------------------------
+
+    private dynamicProvider(text: string): any {
+        let provider = this.providers.get(text);
+        if (!provider) {
+            provider = requireFromString(text).handler();
+            this.providers.set(text, provider);
+            if (provider.configure) {
+                const project = this.opts.project;
+                const raw = this.opts.config;
+                const config = {
+                    get: (key: string) => raw[key.includes(":") ? key : `${project}:${key}`],
+                    require: (key: string) => {
+                        const v = raw[key.includes(":") ? key : `${project}:${key}`];
+                        if (v === undefined) throw new Error(`Missing required configuration key: ${key}`);
+                        return v;
+                    },
+                };
+                // The promise is stored so that concurrent first uses wait for configure.
+                provider.__configured = provider.configure({ config });
+            }
+        }
+        return provider;
+    }
+
+    private handlerFor(type: string, providerText?: string): Handler {
+        if (type.startsWith(DYNAMIC_PREFIX)) {
+            const load = async (text: string | undefined) => {
+                if (!text) throw new Error(`${type}: no __provider in state`);
+                const p = this.dynamicProvider(text);
+                await p.__configured;
+                return p;
+            };
+            return {
+                check: async (olds, news) => {
+                    const p = await load(news.__provider as string);
+                    if (!p.check) return news;
+                    const r = await p.check(olds ?? {}, news);
+                    if (r.failures && r.failures.length > 0) {
+                        throw new Error(r.failures.map((f: { property: string; reason: string }) => `${f.property}: ${f.reason}`).join("; "));
+                    }
+                    return { ...r.inputs, __provider: news.__provider };
+                },
+                diff: async (old, news) => {
+                    const p = await load((news.__provider as string) ?? (old.outputs.__provider as string));
+                    if (!p.diff) return { changes: !deepEqual(old.inputs, news), replaces: [] };
+                    const r = await p.diff(old.id, unwrapSecrets(old.outputs), news);
+                    return { changes: r.changes !== false, replaces: r.replaces ?? [], deleteBeforeReplace: r.deleteBeforeReplace };
+                },
+                create: async (news) => {
+                    const p = await load(news.__provider as string);
+                    const r = await p.create(news);
+                    return { id: r.id, outputs: { ...r.outs, __provider: news.__provider } };
+                },
+                update: async (old, news) => {
+                    const p = await load(news.__provider as string);
+                    const r = p.update ? (await p.update(old.id, unwrapSecrets(old.outputs), news)) ?? {} : {};
+                    return { ...r.outs, __provider: news.__provider };
+                },
+                delete: async (old) => {
+                    // Like Pulumi: delete uses the provider with which the resource was created.
+                    const p = await load(old.outputs.__provider as string);
+                    if (p.delete) await p.delete(old.id, unwrapSecrets(old.outputs));
+                },
+            };
+        }
+        const az = this.opts.azurite;
+        const inputDiff = (replaceKeys: string[]) => async (old: ResourceState, news: Record<string, unknown>): Promise<DiffResult> => {
+            const olds = unwrapSecrets(old.inputs);
+            const changed = [...new Set([...Object.keys(olds), ...Object.keys(news)])].filter((k) => !deepEqual(olds[k], news[k]));
+            return { changes: changed.length > 0, replaces: changed.filter((k) => replaceKeys.includes(k)) };
+        };
+        switch (type) {
+            case "azure-native:storage:StorageAccount":
+                return {
+                    diff: inputDiff(["accountName", "resourceGroupName", "location", "kind"]),
+                    create: async (news) => {
+                        if (news.accountName !== az.accountName) {
+                            throw new Error(`the rehearsal's Azurite has one account, "${az.accountName}"; set storageAccountName to it`);
+                        }
+                        return { id: `/subscriptions/rehearsal/resourceGroups/${news.resourceGroupName}/providers/Microsoft.Storage/storageAccounts/${news.accountName}`, outputs: { ...news, name: news.accountName, primaryEndpoints: { blob: `${az.blobEndpoint}/` }, provisioningState: "Succeeded" } };
+                    },
+                    update: async (old, news) => ({ ...old.outputs, ...news }),
+                    delete: async () => undefined,
+                };
+            case "azure-native:storage:BlobContainer":
+                return {
+                    diff: inputDiff(["accountName", "resourceGroupName", "containerName"]),
+                    create: async (news) => {
+                        const name = String(news.containerName);
+                        // publicAccess None: created without any public access level.
+                        await containerClient({ ...az, container: name }).createIfNotExists();
+                        return { id: `/subscriptions/rehearsal/resourceGroups/${news.resourceGroupName}/providers/Microsoft.Storage/storageAccounts/${news.accountName}/blobServices/default/containers/${name}`, outputs: { ...news, name, publicAccess: news.publicAccess ?? "None" } };
+                    },
+                    update: async (old, news) => ({ ...old.outputs, ...news }),
+                    delete: async (old) => {
+                        await containerClient({ ...az, container: String(old.outputs.name) }).deleteIfExists();
+                    },
+                };
+            case "command:local:Command":
+                return {
+                    diff: async (old, news) => {
+                        const d = await inputDiff(["create", "triggers", "dir", "interpreter"])(old, news);
+                        return { ...d, replaces: d.changes ? d.replaces : [] };
+                    },
+                    create: async (news) => {
+                        const env = (news.environment ?? {}) as Record<string, string>;
+                        const out = news.create ? await run(String(news.create), env) : { stdout: "", stderr: "" };
+                        return { id: `command-${Date.now()}`, outputs: { ...news, stdout: out.stdout.trim(), stderr: out.stderr.trim() } };
+                    },
+                    update: async (old, news) => {
+                        const env = (news.environment ?? {}) as Record<string, string>;
+                        const out = news.update ? await run(String(news.update), env) : { stdout: String(old.outputs.stdout ?? ""), stderr: String(old.outputs.stderr ?? "") };
+                        return { ...news, stdout: out.stdout.trim(), stderr: out.stderr.trim() };
+                    },
+                    delete: async (old) => {
+                        const o = unwrapSecrets(old.outputs);
+                        if (o.delete) await run(String(o.delete), (o.environment ?? {}) as Record<string, string>);
+                    },
+                };
+            default:
+                throw new Error(`the rehearsal engine cannot run resources of type ${type}`);
+        }
+    }
+
+    async invoke(token: string, inputs: Record<string, unknown>): Promise<Record<string, unknown>> {
+        const az = this.opts.azurite;
+        switch (token) {
+            case "azure-native:storage:listStorageAccountKeys":
+                return { keys: [secret({ keyName: "key1", permissions: "FULL", value: az.accountKey, creationTime: "" }).value] };
+            case "azure-native:storage:getStorageAccount":
+                if (inputs.accountName !== az.accountName) throw new Error(`storage account ${inputs.accountName} not found (the rehearsal's Azurite has "${az.accountName}")`);
+                return { name: az.accountName, primaryEndpoints: { blob: `${az.blobEndpoint}/` }, allowBlobPublicAccess: false };
+            default:
+                throw new Error(`the rehearsal engine cannot answer invoke ${token}`);
+        }
+    }
+
+    // ---- steps ---------------------------------------------------------------------------
+
+    /** Marks outputs secret as Pulumi does: additionalSecretOutputs, and outputs of secret inputs. */
+    private secretOutputs(planned: Planned, outputs: Record<string, unknown>): Record<string, unknown> {
+        const out: Record<string, unknown> = {};
+        for (const [k, v] of Object.entries(outputs)) {
+            const secretInput = containsSecret(planned.inputs[k]);
+            out[k] = planned.additionalSecretOutputs.includes(k) || secretInput ? (isSecret(v) ? v : secret(v)) : v;
+        }
+        return out;
+    }
+
+    private stateFor(planned: Planned, id: string | undefined, outputs: Record<string, unknown>): ResourceState {
+        return {
+            urn: planned.urn,
+            type: planned.type,
+            name: planned.name,
+            custom: planned.custom,
+            id,
+            parent: planned.parent,
+            dependencies: planned.dependencies,
+            retainOnDelete: planned.retainOnDelete,
+            deleteBeforeReplace: planned.deleteBeforeReplace,
+            additionalSecretOutputs: planned.additionalSecretOutputs,
+            inputs: planned.inputs,
+            outputs,
+        };
+    }
+
+    async register(planned: Planned): Promise<{ id?: string; state: Record<string, unknown> }> {
+        this.registered.add(planned.urn);
+        if (!planned.custom) {
+            this.current.set(planned.urn, this.stateFor(planned, undefined, {}));
+            return { state: {} };
+        }
+        try {
+            return await this.registerCustom(planned);
+        } catch (err) {
+            const e = new Error(redact(`${planned.type} ${planned.name}: ${errorMessage(err)}`));
+            this.errors.push(e);
+            throw e;
+        }
+    }
+
+    private async registerCustom(planned: Planned): Promise<{ id?: string; state: Record<string, unknown> }> {
+        const preview = this.opts.preview;
+        const old = this.old.get(planned.urn);
+        const handler = this.handlerFor(planned.type, planned.inputs.__provider as string | undefined);
+        const news = unwrapSecrets(planned.inputs) as Record<string, unknown>;
+        const upstreamPending = planned.dependencies.some((d) => this.pendingInPreview.has(d));
+
+        if (preview && upstreamPending) {
+            this.pendingInPreview.add(planned.urn);
+            this.record({ op: old ? "update" : "create", urn: planned.urn, type: planned.type, name: planned.name, detail: old ? "may be replaced: its inputs change" : undefined });
+            return { id: old?.id, state: planned.inputs };
+        }
+        const checked = handler.check ? await handler.check(old ? unwrapSecrets(old.inputs) : undefined, news) : news;
+
+        if (!old) {
+            this.record({ op: "create", urn: planned.urn, type: planned.type, name: planned.name });
+            if (preview) {
+                this.pendingInPreview.add(planned.urn);
+                return { state: planned.inputs };
+            }
+            const created = await handler.create(checked);
+            const outputs = this.secretOutputs(planned, created.outputs);
+            this.current.set(planned.urn, this.stateFor(planned, created.id, outputs));
+            await this.persist();
+            return { id: created.id, state: outputs };
+        }
+
+        const diff = await handler.diff(old, checked);
+        if (!diff.changes) {
+            this.record({ op: "same", urn: planned.urn, type: planned.type, name: planned.name });
+            const kept = { ...this.stateFor(planned, old.id, old.outputs) };
+            this.current.set(planned.urn, kept);
+            if (!preview) await this.persist();
+            return { id: old.id, state: old.outputs };
+        }
+        if (diff.replaces.length > 0) {
+            this.record({ op: "replace", urn: planned.urn, type: planned.type, name: planned.name, detail: `changed: ${diff.replaces.join(", ")}` });
+            if (preview) {
+                this.pendingInPreview.add(planned.urn);
+                return { id: old.id, state: planned.inputs };
+            }
+            const deleteFirst = diff.deleteBeforeReplace || planned.deleteBeforeReplace;
+            if (deleteFirst) {
+                await handler.delete(old);
+                this.current.delete(planned.urn);
+                await this.persist();
+            }
+            const created = await handler.create(checked);
+            const outputs = this.secretOutputs(planned, created.outputs);
+            this.current.set(planned.urn, this.stateFor(planned, created.id, outputs));
+            await this.persist();
+            if (!deleteFirst) await handler.delete(old);
+            return { id: created.id, state: outputs };
+        }
+        this.record({ op: "update", urn: planned.urn, type: planned.type, name: planned.name });
+        if (preview) return { id: old.id, state: { ...old.outputs, ...planned.inputs } };
+        const updated = this.secretOutputs(planned, await handler.update(old, checked));
+        this.current.set(planned.urn, this.stateFor(planned, old.id, updated));
+        await this.persist();
+        return { id: old.id, state: updated };
+    }
+
+    /** Reverse dependency order: a resource is deleted only after everything that depends on it. */
+    private deletionOrder(resources: ResourceState[]): ResourceState[] {
+        const remaining = new Map(resources.map((r) => [r.urn, r]));
+        const order: ResourceState[] = [];
+        while (remaining.size > 0) {
+            const leaves = [...remaining.values()].filter((r) => ![...remaining.values()].some((o) => o !== r && (o.dependencies.includes(r.urn) || o.parent === r.urn)));
+            const batch = leaves.length > 0 ? leaves : [...remaining.values()].slice(-1);
+            for (const r of batch.reverse()) {
+                order.push(r);
+                remaining.delete(r.urn);
+            }
+        }
+        return order;
+    }
+
+    private async deleteResources(resources: ResourceState[], destroying: boolean): Promise<void> {
+        for (const r of this.deletionOrder(resources)) {
+            if (!r.custom) {
+                this.current.delete(r.urn);
+                continue;
+            }
+            if (r.retainOnDelete) {
+                this.record({ op: "retain", urn: r.urn, type: r.type, name: r.name, detail: "retainOnDelete: left in place" });
+            } else {
+                this.record({ op: "delete", urn: r.urn, type: r.type, name: r.name });
+                if (this.opts.preview) continue;
+                await this.handlerFor(r.type, r.outputs.__provider as string | undefined).delete(r);
+            }
+            if (this.opts.preview) continue;
+            this.current.delete(r.urn);
+            await this.persist();
+        }
+        if (destroying && !this.opts.preview) {
+            this.stack.outputs = {};
+            await this.persist();
+        }
+    }
+
+    /** After a successful program run: delete what the program no longer declares. */
+    async finishUpdate(outputs: Record<string, unknown>): Promise<void> {
+        const stale = [...this.old.values()].filter((r) => !this.registered.has(r.urn));
+        await this.deleteResources(stale, false);
+        if (!this.opts.preview) {
+            this.stack.outputs = outputs;
+            this.stack.lastResult = { kind: "up", ok: true };
+            await this.persist();
+        }
+    }
+
+    async recordFailure(error: string): Promise<void> {
+        if (this.opts.preview) return;
+        this.stack.lastResult = { kind: "up", ok: false, error: redact(error) };
+        await this.persist();
+    }
+
+    async destroy(): Promise<void> {
+        try {
+            await this.deleteResources([...this.current.values()], true);
+            if (!this.opts.preview) this.stack.lastResult = { kind: "destroy", ok: true };
+        } catch (err) {
+            this.stack.lastResult = { kind: "destroy", ok: false, error: errorMessage(err) };
+            throw err;
+        } finally {
+            if (!this.opts.preview) await this.persist();
+        }
+    }
+}

@@ -1,0 +1,290 @@
+/**
+ * The local rehearsal: `npm start` (up), `npm run preview`, `npm run destroy`.
+ *
+ * Starts real services - a source PostgreSQL shaped like Azure's (or SOURCE_DATABASE_URL),
+ * Azurite, and the Heroku emulator backed by its own PostgreSQL (or REHEARSAL_TARGET_URL) -
+ * then runs the same index.ts a user runs with `pulumi up`, under the rehearsal engine
+ * (local/engine.ts). State, keys and service data live in .rehearsal/ (REHEARSAL_DIR), so a
+ * second run diffs and resumes, and destroy cleans up from state.
+ */
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { startCluster, type LocalCluster } from "./postgres";
+import { seedDemoSource } from "./demo";
+import { startAzurite, type LocalAzurite } from "./azurite";
+import { startHerokuEmulator, type HerokuEmulatorHandle } from "../emulator/heroku";
+import * as heroku from "../lib/heroku";
+import { parseDatabaseUrl } from "../lib/pg";
+import { errorMessage } from "../lib/errors";
+import { redact, registerSecret } from "../lib/redact";
+import { RehearsalEngine, type Step } from "./engine";
+import { StateFile, isSecret, unwrapSecrets } from "./state";
+import type { PgConnection } from "../lib/types";
+
+export const PROJECT = "azure-to-heroku-pg";
+export const STACK = "rehearsal";
+export const TARGET_APP = "a2h-rehearsal";
+/** Stands for the user's existing app: frozen during the migration, repointed at cutover. */
+export const LEGACY_APP = "a2h-legacy-app";
+
+type Command = "up" | "preview" | "destroy";
+
+export interface Services {
+    source: PgConnection;
+    demo: boolean;
+    azurite: LocalAzurite;
+    emulator: HerokuEmulatorHandle;
+    stop(): Promise<void>;
+}
+
+function log(line: string): void {
+    process.stdout.write(redact(line) + "\n");
+}
+
+function persistentSecret(file: string): string {
+    if (!fs.existsSync(file)) {
+        fs.mkdirSync(path.dirname(file), { recursive: true });
+        fs.writeFileSync(file, crypto.randomBytes(24).toString("hex"), { mode: 0o600 });
+    }
+    return fs.readFileSync(file, "utf8").trim();
+}
+
+export async function startServices(dir: string): Promise<Services> {
+    const started: Array<{ stop(): Promise<void> }> = [];
+    const stop = async () => {
+        for (const s of started.reverse()) await s.stop().catch(() => undefined);
+    };
+    try {
+        let source: PgConnection;
+        let demo = false;
+        if (process.env.SOURCE_DATABASE_URL) {
+            source = parseDatabaseUrl(process.env.SOURCE_DATABASE_URL);
+            log(`source: ${source.user}@${source.host}:${source.port}/${source.database} (SOURCE_DATABASE_URL)`);
+        } else {
+            const cluster: LocalCluster = await startCluster({ dataDir: path.join(dir, "pg", "source"), ssl: true });
+            started.push(cluster);
+            const seeded = await seedDemoSource(cluster);
+            source = seeded.connection;
+            demo = true;
+            log(`source: demo database ${seeded.database} on 127.0.0.1:${cluster.port} (SSL, Azure-style roles), ${seeded.tables.length} tables`);
+        }
+        registerSecret(source.password);
+
+        let targetAdminUrl = process.env.REHEARSAL_TARGET_URL;
+        if (!targetAdminUrl) {
+            // SSL on, as on Heroku: clients connect to DATABASE_URL with sslmode=require.
+            const target = await startCluster({ dataDir: path.join(dir, "pg", "heroku"), ssl: true });
+            started.push(target);
+            targetAdminUrl = target.url("postgres");
+        }
+        registerSecret(parseDatabaseUrl(targetAdminUrl).password);
+
+        const azurite = await startAzurite({ dir: path.join(dir, "azurite") });
+        started.push(azurite);
+        const apiKey = persistentSecret(path.join(dir, "heroku", "api-key"));
+        registerSecret(apiKey);
+        const emulator = await startHerokuEmulator({
+            postgresAdminUrl: targetAdminUrl,
+            stateFile: path.join(dir, "heroku", "state.json"),
+            apiKey,
+            provisionDelayMs: 1500,
+            waitStatusDelayMs: 1000,
+        });
+        started.push(emulator);
+        log(`azurite: ${azurite.blobEndpoint}; heroku emulator: ${emulator.platformUrl}`);
+        return { source, demo, azurite, emulator, stop };
+    } catch (err) {
+        await stop();
+        throw err;
+    }
+}
+
+/** The app that stands for the user's running app: created once, with web and worker dynos. */
+async function ensureLegacyApp(services: Services): Promise<void> {
+    const ep = heroku.herokuEndpointsFromEnv();
+    const source = services.source;
+    if (await heroku.getApp(ep, LEGACY_APP)) return;
+    await heroku.createApp(ep, { name: LEGACY_APP, region: "us" });
+    // On Heroku, process types come from a deploy's Procfile; the emulator seeds them directly.
+    services.emulator.seedFormation(LEGACY_APP, [{ type: "web", quantity: 1 }, { type: "worker", quantity: 2 }]);
+    // Before the migration the app points at Azure (no password here: this is only a marker).
+    await heroku.setConfigVars(ep, LEGACY_APP, { DATABASE_URL: `postgres://${source.user}@${source.host}:${source.port}/${source.database}?sslmode=${source.sslmode ?? "require"}` });
+}
+
+export function rehearsalConfig(services: Services): { config: Record<string, string>; secretKeys: string[] } {
+    const s = services.source;
+    const values: Record<string, string> = {
+        sourceHost: s.host,
+        sourcePort: String(s.port),
+        sourceDatabase: s.database,
+        sourceUser: s.user,
+        sourcePassword: s.password ?? "",
+        sourceSslMode: s.sslmode ?? "require",
+        storageResourceGroup: "rehearsal-rg",
+        storageLocation: "eastus",
+        storageAccountName: services.azurite.accountName,
+        storageContainer: "pg-migration",
+        sasExpiryMinutes: "60",
+        herokuApp: TARGET_APP,
+        herokuCreateApp: "true",
+        herokuPlan: "essential-1",
+        rehearsal: "true",
+        freezeMode: "maintenance",
+        freezeApp: LEGACY_APP,
+        freezeScaleDown: JSON.stringify(["worker"]),
+        dependentApps: JSON.stringify([LEGACY_APP]),
+    };
+    if (services.demo) values.acceptanceCommand = `node ${JSON.stringify(path.join(__dirname, "acceptance-check.js"))}`;
+    // REHEARSAL_CONFIG='{"herokuPlan":"standard-0"}' overrides keys, as `pulumi config set` would.
+    if (process.env.REHEARSAL_CONFIG) Object.assign(values, JSON.parse(process.env.REHEARSAL_CONFIG));
+    const config: Record<string, string> = {};
+    for (const [k, v] of Object.entries(values)) config[`${PROJECT}:${k}`] = v;
+    return { config, secretKeys: [`${PROJECT}:sourcePassword`] };
+}
+
+async function resolveOutputs(outputs: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const resolved: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(outputs)) {
+        const o = pulumi.output(v) as any;
+        const value = await o.promise();
+        const secret = await o.isSecret;
+        resolved[k] = secret ? { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", value } : value;
+    }
+    return resolved;
+}
+
+export interface MigrationReport {
+    status: "verified" | "failed" | "planned" | "destroyed";
+    command: Command;
+    startedAt: string;
+    finishedAt: string;
+    error?: string;
+    source: { serverVersion?: string; database: string };
+    target: { app?: string; addon?: string };
+    tables: { schema: string; name: string; sourceRows: number; targetRows: number | null; match: boolean }[];
+    restore: { id?: string; logs: { created_at: string; message: string }[] };
+    dump: { bytes?: number };
+    verification?: string;
+    steps: { op: string; type: string; name: string; detail?: string }[];
+}
+
+function buildReport(command: Command, startedAt: string, engine: RehearsalEngine, outputs: Record<string, unknown>, source: PgConnection, error?: string): MigrationReport {
+    const out = unwrapSecrets(outputs) as Record<string, any>;
+    const verified = command === "up" && !error && Array.isArray(out.tables);
+    return {
+        status: error ? "failed" : command === "preview" ? "planned" : command === "destroy" ? "destroyed" : verified ? "verified" : "failed",
+        command,
+        startedAt,
+        finishedAt: new Date().toISOString(),
+        error: error ? redact(error) : undefined,
+        source: { serverVersion: out.sourceServerVersion, database: source.database },
+        target: { app: out.herokuAppName, addon: out.addonName },
+        tables: out.tables ?? [],
+        restore: { id: out.restoreId, logs: out.restoreLogs ?? [] },
+        dump: { bytes: out.dumpBytes },
+        verification: out.verification,
+        steps: engine.steps.filter((s: Step) => s.op !== "same").map((s: Step) => ({ op: s.op, type: s.type, name: s.name, detail: s.detail })),
+    };
+}
+
+export async function rehearse(command: Command, dir: string): Promise<{ ok: boolean; reportPath: string; report: MigrationReport }> {
+    const startedAt = new Date().toISOString();
+    fs.mkdirSync(dir, { recursive: true });
+    // Like Pulumi's language host: a failed resource rejects every Output that depends on it;
+    // those rejections are consequences of an error the engine already recorded.
+    const unhandled: unknown[] = [];
+    process.on("unhandledRejection", (err) => void unhandled.push(err));
+    const services = await startServices(dir);
+    let engine: RehearsalEngine | undefined;
+    let error: string | undefined;
+    let outputs: Record<string, unknown> = {};
+    try {
+        process.env.HEROKU_API_KEY = services.emulator.apiKey;
+        process.env.HEROKU_HOST = services.emulator.platformUrl;
+        process.env.HEROKU_DATA_HOST = services.emulator.dataUrl;
+        await ensureLegacyApp(services);
+
+        const { config, secretKeys } = rehearsalConfig(services);
+        engine = new RehearsalEngine({
+            project: PROJECT,
+            stack: STACK,
+            preview: command === "preview",
+            config,
+            secretKeys,
+            stateFile: new StateFile(path.join(dir, "state", `${STACK}.json`), path.join(dir, "state", "secrets.key")),
+            azurite: services.azurite,
+            log: (line) => log(line),
+        });
+        log(`${command === "destroy" ? "Destroying" : command === "preview" ? "Previewing" : "Updating"} stack ${PROJECT}/${STACK}`);
+        if (command === "destroy") {
+            await engine.destroy();
+        } else {
+            engine.install();
+            // eslint-disable-next-line @typescript-eslint/no-var-requires
+            const program: () => Promise<Record<string, unknown>> = require("../index");
+            try {
+                outputs = await resolveOutputs(await program());
+            } finally {
+                // eslint-disable-next-line @typescript-eslint/no-var-requires
+                await require("@pulumi/pulumi/runtime/settings").waitForRPCs().catch(() => undefined);
+            }
+            if (engine.errors.length > 0) throw engine.errors[0];
+            await engine.finishUpdate(outputs);
+        }
+    } catch (err) {
+        error = errorMessage(err);
+        const first = engine?.errors[0];
+        if (first && !error.includes(first.message)) error = `${first.message} (${error})`;
+        await engine?.recordFailure(error);
+    } finally {
+        await services.stop();
+    }
+    const report = buildReport(command, startedAt, engine ?? ({ steps: [] } as unknown as RehearsalEngine), outputs, services.source, error);
+    const reportPath = path.join(dir, "migration-report.json");
+    fs.writeFileSync(reportPath, JSON.stringify(report, null, 2) + "\n");
+    printSummary(command, report, outputs, reportPath);
+    return { ok: !error, reportPath, report };
+}
+
+function printSummary(command: Command, report: MigrationReport, outputs: Record<string, unknown>, reportPath: string): void {
+    log("");
+    if (report.error) {
+        log(`error: ${report.error}`);
+        log(`${command} FAILED. Report: ${reportPath}`);
+        return;
+    }
+    if (command === "up") {
+        log("Outputs:");
+        for (const [k, v] of Object.entries(outputs)) {
+            if (k === "restoreLogs" || k === "tables" || k === "preflight") continue;
+            log(`    ${k}: ${isSecret(v) ? "[secret]" : JSON.stringify(v)}`);
+        }
+        const rows = report.tables.reduce((n, t) => n + t.sourceRows, 0);
+        log("");
+        log(`Migration ${report.status.toUpperCase()}: ${report.tables.length} tables, ${rows} rows, dump ${report.dump.bytes} bytes, restore ${report.restore.id}.`);
+    } else if (command === "preview") {
+        const counts = report.steps.reduce<Record<string, number>>((m, s) => ({ ...m, [s.op]: (m[s.op] ?? 0) + 1 }), {});
+        log(`Plan: ${Object.entries(counts).map(([op, n]) => `${n} to ${op}`).join(", ") || "no changes"}. Nothing was changed.`);
+    } else {
+        log(`Destroy complete: ${report.steps.filter((s) => s.op === "delete").length} deleted, ${report.steps.filter((s) => s.op === "retain").length} retained.`);
+    }
+    log(`Report: ${reportPath}`);
+}
+
+if (require.main === module) {
+    const command = (process.argv[2] ?? "up") as Command;
+    if (!["up", "preview", "destroy"].includes(command)) {
+        process.stderr.write(`usage: rehearse.ts up|preview|destroy (got "${command}")\n`);
+        process.exit(2);
+    }
+    const dir = path.resolve(process.env.REHEARSAL_DIR ?? path.join(__dirname, "..", ".rehearsal"));
+    rehearse(command, dir).then(
+        (r) => process.exit(r.ok ? 0 : 1),
+        (err) => {
+            process.stderr.write(`rehearsal ${command} failed: ${errorMessage(err)}\n`);
+            process.exit(1);
+        },
+    );
+}
