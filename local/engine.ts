@@ -108,6 +108,7 @@ export class RehearsalEngine {
     private old: Map<string, ResourceState>;
     private current: Map<string, ResourceState>;
     private registered = new Set<string>();
+    private inFlight = 0;
     private pendingInPreview = new Set<string>();
     private providers = new Map<string, any>();
     private stack: StackState;
@@ -356,12 +357,15 @@ export class RehearsalEngine {
             this.current.set(planned.urn, this.stateFor(planned, undefined, {}));
             return { state: {} };
         }
+        this.inFlight++;
         try {
             return await this.registerCustom(planned);
         } catch (err) {
             const e = new Error(redact(`${planned.type} ${planned.name}: ${errorMessage(err)}`));
             this.errors.push(e);
             throw e;
+        } finally {
+            this.inFlight--;
         }
     }
 
@@ -463,6 +467,29 @@ export class RehearsalEngine {
             this.stack.outputs = {};
             await this.persist();
         }
+    }
+
+    /**
+     * Resolves once a resource has failed and no registration has been in flight for a second.
+     * After a failure, resources that depend on the failed one never register and the SDK's RPC
+     * queue may never drain; like the Pulumi engine, the update ends with the failure.
+     */
+    settledAfterError(): Promise<void> {
+        return new Promise((resolve) => {
+            let quietSince = 0;
+            const timer = setInterval(() => {
+                if (this.errors.length === 0 || this.inFlight > 0) {
+                    quietSince = 0;
+                    return;
+                }
+                if (!quietSince) quietSince = Date.now();
+                if (Date.now() - quietSince >= 1000) {
+                    clearInterval(timer);
+                    resolve();
+                }
+            }, 100);
+            timer.unref();
+        });
     }
 
     /** After a successful program run: delete what the program no longer declares. */

@@ -228,15 +228,16 @@ export async function rehearse(command: Command, dir: string): Promise<{ ok: boo
                 outputs = await resolveOutputs(await program());
             } finally {
                 // eslint-disable-next-line @typescript-eslint/no-var-requires
-                await require("@pulumi/pulumi/runtime/settings").waitForRPCs().catch(() => undefined);
+                const rpcs: Promise<void> = require("@pulumi/pulumi/runtime/settings").waitForRPCs();
+                await Promise.race([rpcs.catch(() => undefined), engine.settledAfterError()]);
             }
             if (engine.errors.length > 0) throw engine.errors[0];
             await engine.finishUpdate(outputs);
         }
     } catch (err) {
-        error = errorMessage(err);
-        const first = engine?.errors[0];
-        if (first && !error.includes(first.message)) error = `${first.message} (${error})`;
+        // The SDK wraps a failed resource's error in every output that depends on it; the
+        // engine's record of the failure is the readable one.
+        error = engine?.errors[0]?.message ?? errorMessage(err);
         await engine?.recordFailure(error);
     } finally {
         await services.stop();

@@ -3,66 +3,28 @@
  * services, checked independently of the program's own verification: the target's rows, large
  * objects, sequences and ownership are compared with the source here, and the state file, the
  * report and the logs are searched for every credential.
- *
- * Also the failure path: a restore Heroku refuses (an unsupported extension) fails `up` after the
- * freeze, lifts the freeze, deletes the stale dump, and a re-run after the fix resumes and verifies.
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
-import { startCluster, type LocalCluster } from "../local/postgres";
-import { seedDemoSource } from "../local/demo";
-import { startAzurite } from "../local/azurite";
-import { BlobServiceClient, StorageSharedKeyCredential } from "@azure/storage-blob";
 import { listTables, parseDatabaseUrl, quoteIdent, withClient } from "../lib/pg";
 import type { PgConnection } from "../lib/types";
+import { rehearsalFixture, type RehearsalFixture } from "./rehearsal-fixture";
 
-const ROOT = path.join(__dirname, "..");
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "rehearsal-test-"));
-fs.chmodSync(tmp, 0o755);
-const rehearsalDir = path.join(tmp, "rehearsal");
-let source: LocalCluster;
-let target: LocalCluster;
-let sourceConn: PgConnection;
-
+let fx: RehearsalFixture;
 before(async () => {
-    source = await startCluster({ dataDir: path.join(tmp, "source"), ssl: true });
-    target = await startCluster({ dataDir: path.join(tmp, "target"), ssl: true });
-    sourceConn = (await seedDemoSource(source)).connection;
+    fx = await rehearsalFixture("rehearsal-test-");
 });
-
 after(async () => {
-    await source?.stop().catch(() => undefined);
-    await target?.stop().catch(() => undefined);
-    fs.rmSync(tmp, { recursive: true, force: true });
+    await fx?.cleanup();
 });
-
-function rehearse(command: "up" | "preview" | "destroy"): { status: number; out: string } {
-    const url = `postgres://${encodeURIComponent(sourceConn.user)}:${encodeURIComponent(sourceConn.password ?? "")}@127.0.0.1:${sourceConn.port}/${sourceConn.database}?sslmode=require`;
-    const r = spawnSync(process.execPath, ["--require", "ts-node/register/transpile-only", path.join(ROOT, "local", "rehearse.ts"), command], {
-        cwd: ROOT,
-        encoding: "utf8",
-        timeout: 240_000,
-        env: {
-            ...process.env,
-            REHEARSAL_DIR: rehearsalDir,
-            SOURCE_DATABASE_URL: url,
-            REHEARSAL_TARGET_URL: target.url("postgres"),
-            REHEARSAL_CONFIG: JSON.stringify({ acceptanceCommand: `node ${path.join(ROOT, "local", "acceptance-check.js")}` }),
-            A2H_QUIET: "",
-        },
-    });
-    return { status: r.status ?? -1, out: `${r.stdout}\n${r.stderr}` };
-}
 
 async function addonDatabase(): Promise<PgConnection> {
-    const dbs = await withClient(target.connection("postgres"), async (c) =>
+    const dbs = await withClient(fx.target.connection("postgres"), async (c) =>
         (await c.query("SELECT datname FROM pg_database WHERE NOT datistemplate AND datname <> 'postgres'")).rows.map((r) => r.datname as string));
     assert.equal(dbs.length, 1, `one add-on database on the target server, got ${dbs.join(", ")}`);
-    return target.connection(dbs[0]);
+    return fx.target.connection(dbs[0]);
 }
 
 /** Row count and an order-independent digest of every row, computed on the server. */
@@ -83,20 +45,20 @@ async function fingerprint(conn: PgConnection): Promise<Record<string, string>> 
 }
 
 test("npm start migrates the source, the target holds the same data, a second run changes nothing, destroy removes the dump", async () => {
-    const preview = rehearse("preview");
+    const preview = fx.rehearse("preview");
     assert.equal(preview.status, 0, preview.out);
     assert.match(preview.out, /\+ {2}create {3}pulumi-nodejs:dynamic\/migration:DumpToBlob migration-dump/);
     assert.match(preview.out, /Nothing was changed\./);
-    assert.equal(fs.existsSync(path.join(rehearsalDir, "state", "rehearsal.json")), false, "preview writes no state");
+    assert.equal(fs.existsSync(path.join(fx.dir, "state", "rehearsal.json")), false, "preview writes no state");
 
-    const up = rehearse("up");
+    const up = fx.rehearse("up");
     assert.equal(up.status, 0, up.out);
     assert.match(up.out, /Migration VERIFIED: 8 tables/);
     assert.match(up.out, /databaseUrl: \[secret\]/);
 
     // Independent check of the copy.
     const targetDb = await addonDatabase();
-    assert.deepEqual(await fingerprint(targetDb), await fingerprint(source.connection(sourceConn.database)));
+    assert.deepEqual(await fingerprint(targetDb), await fingerprint(fx.source.connection(fx.sourceConn.database)));
     // Ownership went to the add-on's role; the source's roles were not imported.
     const owners = await withClient(targetDb, async (c) => (await c.query(
         "SELECT DISTINCT pg_get_userbyid(relowner) AS owner FROM pg_class WHERE relnamespace IN ('public'::regnamespace, 'reporting'::regnamespace) AND relkind IN ('r','p','S','v')")).rows.map((r) => r.owner));
@@ -106,7 +68,7 @@ test("npm start migrates the source, the target holds the same data, a second ru
     assert.deepEqual(roles, []);
 
     // The report.
-    const report = JSON.parse(fs.readFileSync(path.join(rehearsalDir, "migration-report.json"), "utf8"));
+    const report = JSON.parse(fs.readFileSync(path.join(fx.dir, "migration-report.json"), "utf8"));
     assert.equal(report.status, "verified");
     assert.match(report.source.serverVersion, /^15\./);
     assert.equal(report.restore.id, "r001");
@@ -116,15 +78,15 @@ test("npm start migrates the source, the target holds the same data, a second ru
     assert.deepEqual(orders, { schema: "public", name: "orders", sourceRows: 1500, targetRows: 1500, match: true });
 
     // No credential in plain text anywhere: state, report, emulator state, logs.
-    const apiKey = fs.readFileSync(path.join(rehearsalDir, "heroku", "api-key"), "utf8").trim();
+    const apiKey = fs.readFileSync(path.join(fx.dir, "heroku", "api-key"), "utf8").trim();
     const addonRolePassword = await (async () => {
-        const emu = JSON.parse(fs.readFileSync(path.join(rehearsalDir, "heroku", "state.json"), "utf8"));
+        const emu = JSON.parse(fs.readFileSync(path.join(fx.dir, "heroku", "state.json"), "utf8"));
         const urls = JSON.stringify(emu).match(/postgres:\/\/[^"]+/g) ?? [];
         return urls.map((u) => parseDatabaseUrl(u).password).filter((p): p is string => !!p);
     })();
-    const secrets = [sourceConn.password!, source.password, target.password, apiKey, ...addonRolePassword];
+    const secrets = [fx.sourceConn.password!, fx.source.password, fx.target.password, apiKey, ...addonRolePassword];
     assert.ok(addonRolePassword.length > 0, "the add-on's DATABASE_URL password is known to the emulator");
-    const checked = [path.join(rehearsalDir, "state", "rehearsal.json"), path.join(rehearsalDir, "migration-report.json")];
+    const checked = [path.join(fx.dir, "state", "rehearsal.json"), path.join(fx.dir, "migration-report.json")];
     for (const file of checked) {
         const text = fs.readFileSync(file, "utf8");
         for (const s of secrets) assert.ok(!text.includes(s), `${path.basename(file)} holds no credential`);
@@ -139,26 +101,16 @@ test("npm start migrates the source, the target holds the same data, a second ru
     assert.match(up.out, /\[Cutover\] DATABASE_URL of a2h-legacy-app now points at a2h-rehearsal-postgres/);
     assert.match(up.out, /maintenance off, scaled back: worker=2/);
 
-    const again = rehearse("up");
+    const again = fx.rehearse("up");
     assert.equal(again.status, 0, again.out);
     assert.doesNotMatch(again.out, /^(\+|~|\+-|-) /m, "a second up changes nothing");
     assert.doesNotMatch(again.out, /\[DumpToBlob\]|\[HerokuRestore\]/);
 
-    const destroy = rehearse("destroy");
+    const destroy = fx.rehearse("destroy");
     assert.equal(destroy.status, 0, destroy.out);
     assert.match(destroy.out, /\[DumpToBlob\] deleted dump pg-migration\/azure-to-heroku-pg\/rehearsal\/appdb\.dump/);
     assert.match(destroy.out, /Destroy complete: 11 deleted, 0 retained\./);
-    const state = JSON.parse(fs.readFileSync(path.join(rehearsalDir, "state", "rehearsal.json"), "utf8"));
+    const state = JSON.parse(fs.readFileSync(path.join(fx.dir, "state", "rehearsal.json"), "utf8"));
     assert.deepEqual(state.resources, []);
-    const azurite = await startAzurite({ dir: path.join(rehearsalDir, "azurite") });
-    try {
-        const names: string[] = [];
-        const svc = new BlobServiceClient(azurite.blobEndpoint, new StorageSharedKeyCredential(azurite.accountName, azurite.accountKey));
-        for await (const c of svc.listContainers()) {
-            for await (const b of svc.getContainerClient(c.name).listBlobsFlat()) names.push(`${c.name}/${b.name}`);
-        }
-        assert.deepEqual(names, [], "no blob left behind");
-    } finally {
-        await azurite.stop();
-    }
+    assert.deepEqual(await fx.blobs(), [], "no blob left behind");
 });

@@ -1,0 +1,58 @@
+/**
+ * Integration: a fault after the write freeze. Heroku refuses the restore (it asks for an
+ * extension Heroku does not support), so `up` fails mid-way. Nothing is lost: the source is
+ * intact, the freeze is lifted (unfreezeOnFailure, the default) and the stale dump deleted, and
+ * the message says so. After the fix, `up` resumes from state: the target is not provisioned
+ * again, the freeze is re-applied before a fresh dump, and the migration verifies.
+ */
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "fs";
+import * as path from "path";
+import { withClient } from "../lib/pg";
+import { rehearsalFixture, type RehearsalFixture } from "./rehearsal-fixture";
+
+let fx: RehearsalFixture;
+before(async () => {
+    fx = await rehearsalFixture("rehearsal-failure-");
+    await withClient(fx.source.connection("appdb"), (c) => c.query("CREATE EXTENSION adminpack"));
+});
+after(async () => {
+    await fx?.cleanup();
+});
+
+function legacyApp(): { maintenance: boolean; worker: number } {
+    const s = fx.herokuState();
+    const app = s.apps.find((a: { name: string }) => a.name === "a2h-legacy-app");
+    const worker = s.formation.find((f: { app_id: string; type: string }) => f.app_id === app.id && f.type === "worker");
+    return { maintenance: app.maintenance, worker: worker.quantity };
+}
+
+test("a refused restore lifts the freeze and deletes the dump; the re-run after the fix resumes and verifies", async () => {
+    const failed = fx.rehearse("up");
+    assert.equal(failed.status, 1, failed.out);
+    assert.match(failed.out, /error: pulumi-nodejs:dynamic\/heroku:Restore migration-restore: HerokuRestore: Heroku Data API POST \/client\/v11\/databases\/[0-9a-f-]{36}\/restores failed with 422 invalid_params: Extension not supported on Heroku Postgres: adminpack\./);
+    assert.match(failed.out, /The write freeze \(maintenance mode on Heroku app "a2h-legacy-app"\) was lifted and the stale dump deleted; the source is intact and in use\. Fix the cause and run `pulumi up` again: it freezes writes and dumps again\./);
+    assert.match(failed.out, /up FAILED\./);
+    assert.deepEqual(legacyApp(), { maintenance: false, worker: 2 }, "the app is live again");
+    assert.deepEqual(await fx.blobs(), [], "the stale dump is gone");
+    const report = JSON.parse(fs.readFileSync(path.join(fx.dir, "migration-report.json"), "utf8"));
+    assert.equal(report.status, "failed");
+    assert.match(report.error, /adminpack/);
+    const state = JSON.parse(fs.readFileSync(path.join(fx.dir, "state", "rehearsal.json"), "utf8"));
+    assert.deepEqual(state.lastResult.ok, false);
+    const kept = state.resources.map((r: { name: string }) => r.name).sort();
+    assert.ok(kept.includes("migration-database") && kept.includes("migration-dump"), `state keeps what was done: ${kept}`);
+    assert.ok(!kept.includes("migration-restore") && !kept.includes("migration-cutover"));
+    // The source still answers writes (it was never changed).
+    await withClient(fx.source.connection("appdb"), (c) => c.query("SELECT count(*) FROM public.customers"));
+
+    await withClient(fx.source.connection("appdb"), (c) => c.query("DROP EXTENSION adminpack"));
+    const resumed = fx.rehearse("up");
+    assert.equal(resumed.status, 0, resumed.out);
+    assert.doesNotMatch(resumed.out, /create {3}pulumi-nodejs:dynamic\/heroku:Postgres/, "the add-on is not provisioned again");
+    assert.match(resumed.out, /\+- replace {2}pulumi-nodejs:dynamic\/migration:DumpToBlob migration-dump \(changed: etag\)/);
+    assert.match(resumed.out, /\[WriteFreeze\] the freeze was lifted since it was applied: applying it again before the dump/);
+    assert.match(resumed.out, /Migration VERIFIED: 8 tables/);
+    assert.deepEqual(legacyApp(), { maintenance: false, worker: 2 });
+});

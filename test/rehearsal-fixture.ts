@@ -1,0 +1,78 @@
+/** Real source and target clusters plus a rehearsal directory, for the integration tests. */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { BlobServiceClient, StorageSharedKeyCredential } from "@azure/storage-blob";
+import { startCluster, type LocalCluster } from "../local/postgres";
+import { seedDemoSource } from "../local/demo";
+import { startAzurite } from "../local/azurite";
+import type { PgConnection } from "../lib/types";
+
+const ROOT = path.join(__dirname, "..");
+
+export interface RehearsalFixture {
+    dir: string;
+    source: LocalCluster;
+    target: LocalCluster;
+    sourceConn: PgConnection;
+    rehearse(command: "up" | "preview" | "destroy", config?: Record<string, string>): { status: number; out: string };
+    /** Every blob in the rehearsal's Azurite, as container/name. */
+    blobs(): Promise<string[]>;
+    /** The Heroku emulator's saved state (apps, add-ons, formation...). */
+    herokuState(): any;
+    cleanup(): Promise<void>;
+}
+
+export async function rehearsalFixture(prefix: string): Promise<RehearsalFixture> {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+    fs.chmodSync(tmp, 0o755);
+    const dir = path.join(tmp, "rehearsal");
+    const source = await startCluster({ dataDir: path.join(tmp, "source"), ssl: true });
+    const target = await startCluster({ dataDir: path.join(tmp, "target"), ssl: true });
+    const sourceConn = (await seedDemoSource(source)).connection;
+    const sourceUrl = `postgres://${encodeURIComponent(sourceConn.user)}:${encodeURIComponent(sourceConn.password ?? "")}@127.0.0.1:${sourceConn.port}/${sourceConn.database}?sslmode=require`;
+    return {
+        dir,
+        source,
+        target,
+        sourceConn,
+        rehearse(command, config = {}) {
+            const r = spawnSync(process.execPath, ["--require", "ts-node/register/transpile-only", path.join(ROOT, "local", "rehearse.ts"), command], {
+                cwd: ROOT,
+                encoding: "utf8",
+                timeout: 240_000,
+                env: {
+                    ...process.env,
+                    REHEARSAL_DIR: dir,
+                    SOURCE_DATABASE_URL: sourceUrl,
+                    REHEARSAL_TARGET_URL: target.url("postgres"),
+                    REHEARSAL_CONFIG: JSON.stringify({ acceptanceCommand: `node ${path.join(ROOT, "local", "acceptance-check.js")}`, ...config }),
+                    A2H_QUIET: "",
+                },
+            });
+            return { status: r.status ?? -1, out: `${r.stdout}\n${r.stderr}` };
+        },
+        async blobs() {
+            const azurite = await startAzurite({ dir: path.join(dir, "azurite") });
+            try {
+                const svc = new BlobServiceClient(azurite.blobEndpoint, new StorageSharedKeyCredential(azurite.accountName, azurite.accountKey));
+                const names: string[] = [];
+                for await (const c of svc.listContainers()) {
+                    for await (const b of svc.getContainerClient(c.name).listBlobsFlat()) names.push(`${c.name}/${b.name}`);
+                }
+                return names;
+            } finally {
+                await azurite.stop();
+            }
+        },
+        herokuState() {
+            return JSON.parse(fs.readFileSync(path.join(dir, "heroku", "state.json"), "utf8"));
+        },
+        async cleanup() {
+            await source.stop().catch(() => undefined);
+            await target.stop().catch(() => undefined);
+            fs.rmSync(tmp, { recursive: true, force: true });
+        },
+    };
+}
