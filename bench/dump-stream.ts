@@ -5,9 +5,10 @@
  *   node --require ts-node/register/transpile-only bench/dump-stream.ts [--rows N]
  *
  * Prints ratios, asserts nothing. Memory: peak RSS of this process while dumpToBlob runs, minus
- * its RSS just before (Azurite and pg_dump are separate processes and are not counted). The
- * dump must not be buffered: the delta should stay near (concurrency + 1) × block size, far
- * below the dump size.
+ * its RSS just before (Azurite and pg_dump are separate processes and are not counted), and the
+ * same for Node's Buffer memory (process.memoryUsage().arrayBuffers), which is where buffered
+ * dump data would show even when the heap reuses pages already in the RSS. The dump must not be
+ * buffered: the deltas should stay near (concurrency + 1) × block size, far below the dump size.
  */
 import { spawn } from "child_process";
 import * as fs from "fs";
@@ -105,13 +106,16 @@ async function main(): Promise<void> {
 
         // dumpToBlob with the default buffers, then with 1 MiB blocks: if nothing but the upload
         // buffers is held, the memory delta follows the block size, not the dump size.
-        const runs: { blockSize: number; durationMs: number; bytes: number; delta: number }[] = [];
+        const runs: { blockSize: number; durationMs: number; bytes: number; delta: number; buffersDelta: number }[] = [];
         for (const blockSize of [DEFAULT_BLOCK_SIZE_BYTES, 1 * MiB]) {
-            const rss0 = process.memoryUsage().rss;
+            const m0 = process.memoryUsage();
+            const rss0 = m0.rss;
             let peak = rss0;
+            let peakBuffers = m0.arrayBuffers;
             const sampler = setInterval(() => {
-                const r = process.memoryUsage().rss;
-                if (r > peak) peak = r;
+                const m = process.memoryUsage();
+                if (m.rss > peak) peak = m.rss;
+                if (m.arrayBuffers > peakBuffers) peakBuffers = m.arrayBuffers;
             }, 20);
             let progressReports = 0;
             const r = await dumpToBlob({
@@ -123,11 +127,13 @@ async function main(): Promise<void> {
             });
             clearInterval(sampler);
             peak = Math.max(peak, process.memoryUsage().rss);
-            runs.push({ blockSize, durationMs: r.durationMs, bytes: r.bytes, delta: peak - rss0 });
+            const buffersDelta = peakBuffers - m0.arrayBuffers;
+            runs.push({ blockSize, durationMs: r.durationMs, bytes: r.bytes, delta: peak - rss0, buffersDelta });
             console.log(
                 `dumpToBlob -> Azurite (block ${fmtBytes(blockSize)}, concurrency ${DEFAULT_UPLOAD_CONCURRENCY}): ` +
                     `${(r.durationMs / 1000).toFixed(2)} s, ${fmtBytes(r.bytes)}, ${fmtBytes((r.bytes * 1000) / r.durationMs)}/s, ` +
-                    `${progressReports} progress reports; peak RSS delta ${fmtBytes(peak - rss0)} (RSS before ${fmtBytes(rss0)})`,
+                    `${progressReports} progress reports; peak RSS delta ${fmtBytes(peak - rss0)} (RSS before ${fmtBytes(rss0)}), ` +
+                    `peak Buffer memory delta ${fmtBytes(buffersDelta)}`,
             );
         }
 
@@ -140,7 +146,9 @@ async function main(): Promise<void> {
             console.log(
                 `block ${fmtBytes(run.blockSize)}: time dumpToBlob / baseline(mean) = ${(run.durationMs / base).toFixed(2)}; ` +
                     `peak RSS delta / dump size = ${(run.delta / run.bytes).toFixed(3)}; ` +
-                    `peak RSS delta / ((concurrency+1) x block) = ${(run.delta / bound).toFixed(2)}`,
+                    `peak RSS delta / ((concurrency+1) x block) = ${(run.delta / bound).toFixed(2)}; ` +
+                    `peak Buffer delta / dump size = ${(run.buffersDelta / run.bytes).toFixed(3)}; ` +
+                    `peak Buffer delta / ((concurrency+1) x block) = ${(run.buffersDelta / bound).toFixed(2)}`,
             );
         }
         console.log(`total bench time ${((Date.now() - t0) / 1000).toFixed(1)} s`);

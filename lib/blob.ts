@@ -259,6 +259,13 @@ export async function dumpToBlob(opts: DumpToBlobOptions): Promise<DumpToBlobRes
         abortAll();
     };
     signal?.addEventListener("abort", onAbort, { once: true });
+    // pg_dump could not be started at all: its stdout may never end, so end the upload here.
+    void exited.then((exit) => {
+        if (exit.error) {
+            fail(dumpFailure(exit)!);
+            abortAll();
+        }
+    });
     child.stdout!.on("error", () => undefined); // destroyed on abort; the exit status tells what happened
     child.stdout!.pipe(counter);
 

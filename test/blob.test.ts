@@ -197,11 +197,11 @@ describe("blob: Azurite + pg_dump streamed into a private blob + read SAS", () =
         await sql(
             conn,
             `CREATE TABLE ${secretName} (id int);
-             DO $$ BEGIN FOR i IN 1..150 LOOP EXECUTE format('CREATE TABLE t%s (id int PRIMARY KEY, v text)', i); END LOOP; END $$;`,
+             DO $$ BEGIN FOR i IN 1..500 LOOP EXECUTE format('CREATE TABLE t%s (id int PRIMARY KEY, v text)', i); END LOOP; END $$;`,
         );
         // The same pg_dump, run directly: its full -v log.
         const direct = await new Promise<string>((resolve, reject) => {
-            execFile(pgBin("pg_dump"), ["-Fc", "-b", "-v", "--no-password", "-f", "/dev/null"], { env: { ...process.env, ...pgEnv(conn) } }, (err, _out, stderr) =>
+            execFile(pgBin("pg_dump"), ["-Fc", "-b", "-v", "--no-password", "-f", path.join(tmp, "manytables.dump")], { env: { ...process.env, ...pgEnv(conn) } }, (err, _out, stderr) =>
                 err ? reject(err) : resolve(stderr),
             );
         });
