@@ -393,7 +393,9 @@ function parseErrorBody(text: string): { id: string; message: string } {
     try {
         const b = JSON.parse(text) as Partial<HerokuErrorBody>;
         if (b && typeof b === "object") {
-            return { id: typeof b.id === "string" ? b.id : "", message: typeof b.message === "string" ? b.message : "" };
+            // Most errors carry `message`; some (400 missing_version) carry `error` instead.
+            const message = typeof b.message === "string" ? b.message : typeof (b as { error?: unknown }).error === "string" ? String((b as { error?: unknown }).error) : "";
+            return { id: typeof b.id === "string" ? b.id : "", message };
         }
     } catch {
         /* not JSON */
