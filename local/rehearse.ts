@@ -243,7 +243,9 @@ export async function rehearse(command: Command, dir: string): Promise<{ ok: boo
         await services.stop();
     }
     const report = buildReport(command, startedAt, engine ?? ({ steps: [] } as unknown as RehearsalEngine), outputs, services.source, error);
-    const reportPath = path.join(dir, "migration-report.json");
+    // `up` writes the migration report (verified | failed); preview and destroy write their own
+    // files so that they never overwrite the evidence of the migration.
+    const reportPath = path.join(dir, { up: "migration-report.json", preview: "migration-plan.json", destroy: "destroy-report.json" }[command]);
     fs.writeFileSync(reportPath, JSON.stringify(report, null, 2) + "\n");
     printSummary(command, report, outputs, reportPath);
     return { ok: !error, reportPath, report };

@@ -50,6 +50,9 @@ test("npm start migrates the source, the target holds the same data, a second ru
     assert.match(preview.out, /\+ {2}create {3}pulumi-nodejs:dynamic\/migration:DumpToBlob migration-dump/);
     assert.match(preview.out, /Nothing was changed\./);
     assert.equal(fs.existsSync(path.join(fx.dir, "state", "rehearsal.json")), false, "preview writes no state");
+    const plan = JSON.parse(fs.readFileSync(path.join(fx.dir, "migration-plan.json"), "utf8"));
+    assert.equal(plan.status, "planned");
+    assert.deepEqual(plan.steps.map((st: { op: string }) => st.op), Array(11).fill("create"));
 
     const up = fx.rehearse("up");
     assert.equal(up.status, 0, up.out);
@@ -113,4 +116,6 @@ test("npm start migrates the source, the target holds the same data, a second ru
     const state = JSON.parse(fs.readFileSync(path.join(fx.dir, "state", "rehearsal.json"), "utf8"));
     assert.deepEqual(state.resources, []);
     assert.deepEqual(await fx.blobs(), [], "no blob left behind");
+    const afterDestroy = JSON.parse(fs.readFileSync(path.join(fx.dir, "migration-report.json"), "utf8"));
+    assert.equal(afterDestroy.status, "verified", "destroy keeps the migration's report");
 });
