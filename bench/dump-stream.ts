@@ -14,9 +14,8 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { Client } from "pg";
 import { DEFAULT_BLOCK_SIZE_BYTES, DEFAULT_PG_DUMP_ARGS, DEFAULT_UPLOAD_CONCURRENCY, dumpToBlob, ensureContainer } from "../lib/blob";
-import { pgEnv } from "../lib/pg";
+import { pgEnv, withClient } from "../lib/pg";
 import { pgBin, pgToolVersion } from "../lib/pgbin";
 import { BlobTarget, PgConnection } from "../lib/types";
 import { startAzurite } from "../local/azurite";
@@ -30,13 +29,7 @@ function arg(name: string, def: number): number {
 }
 
 async function sql(conn: PgConnection, text: string): Promise<any[]> {
-    const c = new Client({ host: conn.host, port: conn.port, user: conn.user, password: conn.password, database: conn.database, ssl: false });
-    await c.connect();
-    try {
-        return (await c.query(text)).rows;
-    } finally {
-        await c.end();
-    }
+    return withClient(conn, async (c) => (await c.query(text)).rows);
 }
 
 /** `pg_dump <args>` with stdout to /dev/null; resolves with the wall time in ms. */

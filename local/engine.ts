@@ -60,18 +60,8 @@ export interface Step {
     detail?: string;
 }
 
-interface Planned {
-    urn: string;
-    type: string;
-    name: string;
-    custom: boolean;
-    parent?: string;
-    dependencies: string[];
-    retainOnDelete: boolean;
-    deleteBeforeReplace: boolean;
-    additionalSecretOutputs: string[];
-    inputs: Record<string, unknown>;
-}
+/** A registration request: the resource's state before any provider has run. */
+type Planned = Omit<ResourceState, "id" | "outputs">;
 
 interface DiffResult {
     changes: boolean;

@@ -12,7 +12,6 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { createHash } from "crypto";
-import { Client } from "pg";
 import {
     blobInfo,
     containerClient,
@@ -23,7 +22,7 @@ import {
     makeReadSas,
 } from "../lib/blob";
 import { pgBin, pgToolVersion } from "../lib/pgbin";
-import { pgEnv } from "../lib/pg";
+import { pgEnv, withClient } from "../lib/pg";
 import { redact, registerSecret } from "../lib/redact";
 import { BlobTarget, PgConnection } from "../lib/types";
 import { LocalAzurite, startAzurite } from "../local/azurite";
@@ -41,13 +40,7 @@ function run(cmd: string, args: string[]): Promise<{ code: number; stdout: strin
 }
 
 async function sql(conn: PgConnection, text: string): Promise<unknown[]> {
-    const c = new Client({ host: conn.host, port: conn.port, user: conn.user, password: conn.password, database: conn.database, ssl: false });
-    await c.connect();
-    try {
-        return (await c.query(text)).rows;
-    } finally {
-        await c.end();
-    }
+    return withClient(conn, async (c) => (await c.query(text)).rows);
 }
 
 function sleep(ms: number): Promise<void> {
