@@ -204,6 +204,8 @@ export async function rehearse(command: Command, dir: string): Promise<{ ok: boo
         process.env.HEROKU_API_KEY = services.emulator.apiKey;
         process.env.HEROKU_HOST = services.emulator.platformUrl;
         process.env.HEROKU_DATA_HOST = services.emulator.dataUrl;
+        // index.ts writes preflight.md and preflight.json here, beside the reports.
+        process.env.A2H_PREFLIGHT_DIR = dir;
         await ensureLegacyApp(services);
 
         const { config, secretKeys } = rehearsalConfig(services);
