@@ -57,6 +57,15 @@ function quoteIdent(name: string): string {
     return `"${name.replace(/"/g, '""')}"`;
 }
 
+/** Ends the other client sessions of the current database (those this role may end). */
+async function endOtherSessions(c: import("pg").Client): Promise<{ ended: number; total: number }> {
+    const r = await c.query(
+        `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) AS ended, count(*) AS total
+           FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`,
+    );
+    return { ended: Number(r.rows[0].ended), total: Number(r.rows[0].total) };
+}
+
 async function readOnlySetting(conn: PgConnection): Promise<string> {
     return withClient(conn, async (c) => {
         const r = await c.query(
@@ -97,7 +106,14 @@ export async function applyFreeze(spec: FreezeSpec, ctx: FreezeContext, previous
             }
             if (!app.maintenance) await heroku.setMaintenance(ep, spec.app, true);
             const toScale = record.formationBefore.filter((f) => f.quantity > 0).map((f) => ({ type: f.type, quantity: 0 }));
-            if (toScale.length > 0) await heroku.scaleFormation(ep, spec.app, toScale);
+            try {
+                if (toScale.length > 0) await heroku.scaleFormation(ep, spec.app, toScale);
+            } catch (err) {
+                // A failed create leaves no state behind: the retry would record "maintenance was
+                // on before" and leave the app in maintenance after the cutover. Undo it now.
+                if (!previous && !app.maintenance) await heroku.setMaintenance(ep, spec.app, false).catch(() => undefined);
+                throw err;
+            }
             progress("WriteFreeze", `app ${spec.app}: maintenance on${toScale.length ? `, scaled to 0: ${toScale.map((f) => f.type).join(", ")}` : ""}`);
             break;
         }
@@ -106,12 +122,10 @@ export async function applyFreeze(spec: FreezeSpec, ctx: FreezeContext, previous
             if (!conn) throw new MigrationError("WriteFreeze", "readonly-source needs the source connection.", "Set sourcePassword in the stack config.");
             if (!previous) record.readOnlyBefore = await readOnlySetting(conn);
             const ended = await withClient(conn, async (c) => {
+                // On a resumed run this session itself starts read-only (the database default).
+                await c.query("SET default_transaction_read_only = off");
                 await c.query(`ALTER DATABASE ${quoteIdent(conn.database)} SET default_transaction_read_only = on`);
-                const r = await c.query(
-                    `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) AS ended, count(*) AS total
-                       FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`,
-                );
-                return { ended: Number(r.rows[0].ended), total: Number(r.rows[0].total) };
+                return endOtherSessions(c);
             });
             progress("WriteFreeze", `source database ${conn.database} set read-only; ended ${ended.ended} of ${ended.total} other sessions`);
             if (ended.ended < ended.total) {
@@ -146,12 +160,18 @@ export async function liftFreeze(spec: FreezeSpec, record: FreezeRecord, ctx: Fr
         case "readonly-source": {
             const conn = ctx.source;
             if (!conn) throw new MigrationError("WriteFreeze", "lifting readonly-source needs the source connection.", "Set sourcePassword in the stack config.");
-            await withClient(conn, async (c) => {
+            const ended = await withClient(conn, async (c) => {
                 const db = quoteIdent(conn.database);
+                // This session started read-only (the database default set by the freeze), and
+                // ALTER DATABASE is refused in a read-only transaction.
+                await c.query("SET default_transaction_read_only = off");
                 if (record.readOnlyBefore === "") await c.query(`ALTER DATABASE ${db} RESET default_transaction_read_only`);
                 else await c.query(`ALTER DATABASE ${db} SET default_transaction_read_only = ${record.readOnlyBefore === "on" ? "on" : "off"}`);
+                // Sessions opened during the freeze keep their read-only default until they
+                // reconnect: end them so that writes really resume.
+                return record.readOnlyBefore === "on" ? undefined : endOtherSessions(c);
             });
-            progress("WriteFreeze", `source database ${conn.database} writable again`);
+            progress("WriteFreeze", `source database ${conn.database} writable again${ended ? `; ended ${ended.ended} of ${ended.total} sessions opened while it was read-only` : ""}`);
             break;
         }
         case "hook":
@@ -189,7 +209,7 @@ export function freezeStatusSentence(spec: FreezeSpec, lifted: boolean): string 
         return `The write freeze (${what}) was lifted and the stale dump deleted; the source is intact and in use. Fix the cause and run \`pulumi up\` again: it freezes writes and dumps again.`;
     }
     const how = spec.mode === "maintenance" ? `\`heroku maintenance:off -a ${spec.app}\` (and scale ${spec.scaleDown.join(", ")} back)`
-        : spec.mode === "readonly-source" ? "`ALTER DATABASE ... RESET default_transaction_read_only` on the source"
+        : spec.mode === "readonly-source" ? "`SET default_transaction_read_only = off; ALTER DATABASE ... RESET default_transaction_read_only` on the source"
         : "your unfreezeCommand";
     return `The write freeze (${what}) is STILL ON; the source is intact. Fix the cause and run \`pulumi up\` again to resume, or lift the freeze by hand with ${how}.`;
 }

@@ -5,7 +5,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as heroku from "../lib/heroku";
-import { liftFreeze } from "../lib/freeze";
+import { freezeStatusSentence, liftFreeze } from "../lib/freeze";
+import { MigrationError, errorMessage } from "../lib/errors";
 import { progress } from "../lib/progress";
 import { configureSource, sourceConnection, type SourceAware } from "./configured";
 import type { SourceSettings } from "../lib/config";
@@ -41,7 +42,15 @@ export const cutoverProvider: pulumi.dynamic.ResourceProvider & SourceAware = {
         const ep = heroku.herokuEndpointsFromEnv();
         const updatedApps: string[] = [];
         for (const app of inputs.dependentApps) {
-            await heroku.setConfigVars(ep, app, { DATABASE_URL: inputs.databaseUrl });
+            try {
+                await heroku.setConfigVars(ep, app, { DATABASE_URL: inputs.databaseUrl });
+            } catch (err) {
+                // The freeze stays on (the new database is verified, the dependents are not all
+                // repointed yet): say so, and which apps already point at the new database.
+                const done = updatedApps.length ? ` DATABASE_URL was already set on ${updatedApps.join(", ")}.` : "";
+                throw new MigrationError("Cutover", `could not set DATABASE_URL on app "${app}" (from \`dependentApps\`): ${errorMessage(err)}${done}`,
+                    `Fix \`dependentApps\` (or this API key's access to the app). ${freezeStatusSentence(inputs.freeze.spec, false)}`);
+            }
             updatedApps.push(app);
             progress("Cutover", `DATABASE_URL of ${app} now points at ${inputs.addonName}`);
         }

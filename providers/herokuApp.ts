@@ -53,7 +53,8 @@ export const herokuAppProvider: pulumi.dynamic.ResourceProvider = {
             progress("HerokuApp", `app ${inputs.name} already exists: adopting it (it will not be deleted on destroy)`);
             return { id: existing.id, outs: outputsFrom(inputs, existing, false) };
         }
-        const app = await heroku.createApp(ep, { name: inputs.name, region: inputs.team ? undefined : inputs.region, team: inputs.team });
+        // POST /teams/apps takes `region` too (Platform API "Team App Create"), so it is always passed.
+        const app = await heroku.createApp(ep, { name: inputs.name, region: inputs.region, team: inputs.team });
         progress("HerokuApp", `created app ${app.name} (${app.id})`);
         return { id: app.id, outs: outputsFrom(inputs, app, true) };
     },
@@ -66,7 +67,9 @@ export const herokuAppProvider: pulumi.dynamic.ResourceProvider = {
     async read(id: string, props?: Outputs) {
         const ep = heroku.herokuEndpointsFromEnv();
         const app = await heroku.getApp(ep, id);
-        if (!app || !props) return { id, props: props ?? {} };
+        // A blank id tells Pulumi the app is gone (deleted outside Pulumi), so refresh drops it.
+        if (!app) return { id: "", props: {} };
+        if (!props) return { id, props: {} };
         return { id: app.id, props: { ...props, name: app.name, webUrl: app.web_url ?? props.webUrl } };
     },
 

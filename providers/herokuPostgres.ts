@@ -95,7 +95,8 @@ export const herokuPostgresProvider: pulumi.dynamic.ResourceProvider = {
         const ep = heroku.herokuEndpointsFromEnv();
         if (!props) return { id, props: {} };
         const addon = await heroku.getAddon(ep, props.app, id);
-        if (!addon) return { id, props };
+        // A blank id tells Pulumi the add-on is gone (destroyed outside Pulumi), so refresh drops it.
+        if (!addon) return { id: "", props: {} };
         return { id, props: { ...props, addonName: addon.name, plan: addon.plan.name.replace(/^heroku-postgresql:/, "") } };
     },
 
