@@ -2,10 +2,12 @@
  * azure-to-heroku-pg: config in, preflight, one Migration, outputs out.
  * `pulumi preview` plans the cutover, `pulumi up` runs it, `pulumi destroy` deletes the dump.
  */
+import * as fs from "fs";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { Migration } from "./components/migration";
 import { readSettings } from "./lib/config";
-import { formatFindings, runPreflight } from "./lib/preflight";
+import { findingKey, formatFindings, preflightJson, renderPreflightMarkdown, runPreflight } from "./lib/preflight";
 import { MigrationError } from "./lib/errors";
 import { registerSecret } from "./lib/redact";
 
@@ -16,7 +18,19 @@ export = async () => {
     registerSecret(password);
 
     // Preflight runs in preview and in up, before anything is created or frozen.
-    const preflight = await runPreflight({ ...settings.source, password }, { plan: settings.heroku.plan });
+    const preflight = await runPreflight({ ...settings.source, password }, {
+        plan: settings.heroku.plan,
+        freeze: settings.freeze,
+        acknowledge: settings.acknowledge,
+        herokuApp: { name: settings.heroku.app, create: settings.heroku.createApp },
+    });
+    // The local rehearsal (and anyone who wants the plan as files) sets A2H_PREFLIGHT_DIR.
+    const reportDir = process.env.A2H_PREFLIGHT_DIR;
+    if (reportDir) {
+        fs.mkdirSync(reportDir, { recursive: true });
+        fs.writeFileSync(path.join(reportDir, "preflight.md"), renderPreflightMarkdown(preflight));
+        fs.writeFileSync(path.join(reportDir, "preflight.json"), preflightJson(preflight));
+    }
     for (const line of formatFindings(preflight.findings)) {
         if (line.startsWith("BLOCKING")) pulumi.log.error(line);
         else if (line.startsWith("WARNING")) pulumi.log.warn(line);
@@ -24,7 +38,7 @@ export = async () => {
     }
     const blocking = preflight.findings.filter((f) => f.level === "blocking");
     if (blocking.length > 0) {
-        throw new MigrationError("preflight", `${blocking.length} blocking finding(s): ${blocking.map((f) => f.code).join(", ")}. Nothing was created or frozen.`, blocking.map((f) => f.action).join(" "));
+        throw new MigrationError("preflight", `${blocking.length} blocking finding(s): ${blocking.map(findingKey).join(", ")}. Nothing was created or frozen.`, blocking.map((f) => f.action).join(" "));
     }
 
     const migration = new Migration("migration", { settings, preflight });
@@ -37,8 +51,9 @@ export = async () => {
         dumpBytes: migration.dumpBytes,
         verification: migration.verification,
         tables: migration.tables,
+        verificationResult: migration.verificationResult,
         sourceServerVersion: preflight.serverVersion,
-        preflight: preflight.findings,
+        preflight: JSON.parse(preflightJson(preflight)),
         databaseUrl: migration.databaseUrl,
     };
 };

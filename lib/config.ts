@@ -62,6 +62,21 @@ export interface FreezeSettings {
 export interface VerifySettings {
     excludeTables: { table: string; reason: string }[];
     acceptanceCommand?: string;
+    /** SQL queries run on both sides (read-only); ordered results must match. @default [] */
+    queries: string[];
+    /** Tables checked at the same time (one connection per side each). @default 4 */
+    concurrency: number;
+    /** pg_settings names that must be equal on both sides; other setting differences are only reported. @default [] */
+    requireSettings: string[];
+}
+
+/** One `acknowledge` entry, "code[:subject]=reason": turns that blocking preflight finding into a warning. */
+export interface AcknowledgeEntry {
+    code: string;
+    subject?: string;
+    reason: string;
+    /** The entry as written. */
+    entry: string;
 }
 
 export interface MigrationSettings {
@@ -71,6 +86,8 @@ export interface MigrationSettings {
     freeze: FreezeSettings;
     verify: VerifySettings;
     dependentApps: string[];
+    /** Acknowledged blocking preflight findings. @default [] */
+    acknowledge: AcknowledgeEntry[];
 }
 
 /** Returns a config value as Pulumi stores it (a string; arrays and objects as JSON). */
@@ -203,13 +220,33 @@ export function readSettings(get: ConfigGetter): MigrationSettings {
         }
         return { table: m[1], reason: m[2].trim() };
     });
+    const queries = list("verifyQueries", []).map((q, i) => {
+        if (q.trim() === "") throw new ConfigError("verifyQueries", `entry ${i} is empty.`, "Give a SQL query, e.g. `pulumi config set --path 'verifyQueries[0]' 'SELECT count(*) FROM orders'`.");
+        return q.trim();
+    });
+    const verify: VerifySettings = {
+        excludeTables,
+        acceptanceCommand: optional("acceptanceCommand"),
+        queries,
+        concurrency: int("verifyConcurrency", 4, 1, 64),
+        requireSettings: list("verifyRequireSettings", []).map((x) => x.trim()).filter(Boolean),
+    };
+
+    const acknowledge = list("acknowledge", []).map((entry): AcknowledgeEntry => {
+        const m = /^\s*([a-z][a-z0-9_]*)(?::([^=]*[^=\s]))?\s*=\s*(\S.*)$/.exec(entry);
+        if (!m) {
+            throw new ConfigError("acknowledge", `entry "${entry}" must be "code[:subject]=reason" (the code and subject a blocking preflight finding names, and why it is safe to go ahead).`, "For example `pulumi config set --path 'acknowledge[0]' 'extension_unsupported:adminpack=we drop it before the dump'`.");
+        }
+        return { code: m[1], subject: m[2]?.trim(), reason: m[3].trim(), entry: entry.trim() };
+    });
 
     return {
         source,
         storage,
         heroku,
         freeze,
-        verify: { excludeTables, acceptanceCommand: optional("acceptanceCommand") },
+        verify,
         dependentApps: list("dependentApps", []),
+        acknowledge,
     };
 }

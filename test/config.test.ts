@@ -36,7 +36,7 @@ test("defaults follow Heroku's guide and Azure's requirements", () => {
     assert.equal(s.storage.container, "pg-migration");
     assert.equal(s.storage.sasExpiryMinutes, 120);
     assert.deepEqual(s.freeze, { mode: "maintenance", app: "my-app", scaleDown: ["worker"], command: undefined, unfreezeCommand: undefined, unfreezeOnFailure: true });
-    assert.deepEqual(s.verify, { excludeTables: [], acceptanceCommand: undefined });
+    assert.deepEqual(s.verify, { excludeTables: [], acceptanceCommand: undefined, queries: [], concurrency: 4, requireSettings: [] });
     assert.deepEqual(s.dependentApps, []);
 });
 
@@ -86,6 +86,29 @@ test("verify-full needs a CA bundle; hook freeze needs both commands", () => {
     );
 });
 
+test("verification queries, concurrency and required settings", () => {
+    const s = settingsWith({
+        verifyQueries: JSON.stringify(["SELECT count(*) FROM orders", "  SELECT max(id) FROM customers;  "]),
+        verifyConcurrency: "8",
+        verifyRequireSettings: '["TimeZone","search_path"]',
+    });
+    assert.deepEqual(s.verify.queries, ["SELECT count(*) FROM orders", "SELECT max(id) FROM customers;"]);
+    assert.equal(s.verify.concurrency, 8);
+    assert.deepEqual(s.verify.requireSettings, ["TimeZone", "search_path"]);
+    assert.equal(
+        messageOf(() => settingsWith({ verifyConcurrency: "0" })),
+        'config `verifyConcurrency`: must be a whole number from 1 to 64, got "0". Set it with `pulumi config set verifyConcurrency 4`.',
+    );
+    assert.equal(
+        messageOf(() => settingsWith({ verifyQueries: JSON.stringify(["SELECT 1", " "]) })),
+        "config `verifyQueries`: entry 1 is empty. Give a SQL query, e.g. `pulumi config set --path 'verifyQueries[0]' 'SELECT count(*) FROM orders'`.",
+    );
+    assert.equal(
+        messageOf(() => settingsWith({ verifyQueries: "SELECT 1" })),
+        "config `verifyQueries`: must be a list, got \"SELECT 1\". Set it with `pulumi config set --path 'verifyQueries[0]' value`.",
+    );
+});
+
 test("excluded tables need a reason", () => {
     const s = settingsWith({ verifyExcludeTables: JSON.stringify(["public.sessions=rebuilt on login"]) });
     assert.deepEqual(s.verify.excludeTables, [{ table: "public.sessions", reason: "rebuilt on login" }]);
@@ -100,4 +123,20 @@ test("plan accepts the heroku-postgresql: prefix and lists parse from JSON", () 
     assert.equal(s.heroku.plan, "standard-0");
     assert.deepEqual(s.dependentApps, ["web-app", "admin-app"]);
     assert.deepEqual(s.freeze.scaleDown, ["worker", "clock"]);
+});
+
+test("acknowledge entries are code[:subject]=reason, and every one needs a reason", () => {
+    assert.deepEqual(settingsWith({}).acknowledge, []);
+    const s = settingsWith({ acknowledge: JSON.stringify(["extension_unsupported:adminpack=we drop it before the dump", " pg_dump_too_old = rehearsal only "]) });
+    assert.deepEqual(s.acknowledge, [
+        { code: "extension_unsupported", subject: "adminpack", reason: "we drop it before the dump", entry: "extension_unsupported:adminpack=we drop it before the dump" },
+        { code: "pg_dump_too_old", subject: undefined, reason: "rehearsal only", entry: "pg_dump_too_old = rehearsal only" },
+    ]);
+    const example = "For example `pulumi config set --path 'acknowledge[0]' 'extension_unsupported:adminpack=we drop it before the dump'`.";
+    for (const bad of ["extension_unsupported:adminpack", "extension_unsupported:adminpack=  ", "=reason", "Extension:x=y"]) {
+        assert.equal(
+            messageOf(() => settingsWith({ acknowledge: JSON.stringify([bad]) })),
+            `config \`acknowledge\`: entry "${bad}" must be "code[:subject]=reason" (the code and subject a blocking preflight finding names, and why it is safe to go ahead). ${example}`,
+        );
+    }
 });

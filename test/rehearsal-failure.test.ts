@@ -1,6 +1,7 @@
 /**
- * Integration: a fault after the write freeze. Heroku refuses the restore (it asks for an
- * extension Heroku does not support), so `up` fails mid-way. Nothing is lost: the source is
+ * Integration: preflight stops an unsupported extension before anything is created; once the
+ * user acknowledges it, the fault comes after the write freeze: Heroku's restore fails on that
+ * extension, so `up` fails mid-way. Nothing is lost: the source is
  * intact, the freeze is lifted (unfreezeOnFailure, the default) and the stale dump deleted, and
  * the message says so. After the fix, `up` resumes from state: the target is not provisioned
  * again, the freeze is re-applied before a fresh dump, and the migration verifies.
@@ -28,10 +29,23 @@ function legacyApp(): { maintenance: boolean; worker: number } {
     return { maintenance: app.maintenance, worker: worker.quantity };
 }
 
+const ACK = { acknowledge: JSON.stringify(["extension_unsupported:adminpack=testing the failure path"]) };
+
+test("preflight blocks an unsupported extension before anything is created or frozen", () => {
+    const blocked = fx.rehearse("up");
+    assert.equal(blocked.status, 1, blocked.out);
+    assert.match(blocked.out, /error: preflight: 1 blocking finding\(s\): extension_unsupported:adminpack\. Nothing was created or frozen\./);
+    assert.doesNotMatch(blocked.out, /^\+ {2}create/m);
+    const state = path.join(fx.dir, "state", "rehearsal.json");
+    const resources = fs.existsSync(state) ? JSON.parse(fs.readFileSync(state, "utf8")).resources : [];
+    assert.deepEqual(resources, []);
+    assert.deepEqual(legacyApp(), { maintenance: false, worker: 2 });
+});
+
 test("a refused restore lifts the freeze and deletes the dump; the re-run after the fix resumes and verifies", async () => {
-    const failed = fx.rehearse("up");
+    const failed = fx.rehearse("up", ACK);
     assert.equal(failed.status, 1, failed.out);
-    assert.match(failed.out, /error: pulumi-nodejs:dynamic\/heroku:Restore migration-restore: HerokuRestore: Heroku Data API POST \/client\/v11\/databases\/[0-9a-f-]{36}\/restores failed with 422 invalid_params: Extension not supported on Heroku Postgres: adminpack\./);
+    assert.match(failed.out, /error: pulumi-nodejs:dynamic\/heroku:Restore migration-restore: HerokuRestore: restore r001 into a2h-rehearsal failed: .*extension "adminpack" is not supported by Heroku Postgres/);
     assert.match(failed.out, /The write freeze \(maintenance mode on Heroku app "a2h-legacy-app"\) was lifted and the stale dump deleted; the source is intact and in use\. Fix the cause and run `pulumi up` again: it freezes writes and dumps again\./);
     assert.match(failed.out, /up FAILED\./);
     assert.deepEqual(legacyApp(), { maintenance: false, worker: 2 }, "the app is live again");
@@ -48,7 +62,7 @@ test("a refused restore lifts the freeze and deletes the dump; the re-run after 
     await withClient(fx.source.connection("appdb"), (c) => c.query("SELECT count(*) FROM public.customers"));
 
     await withClient(fx.source.connection("appdb"), (c) => c.query("DROP EXTENSION adminpack"));
-    const resumed = fx.rehearse("up");
+    const resumed = fx.rehearse("up", ACK);
     assert.equal(resumed.status, 0, resumed.out);
     assert.doesNotMatch(resumed.out, /create {3}pulumi-nodejs:dynamic\/heroku:Postgres/, "the add-on is not provisioned again");
     assert.match(resumed.out, /\+- replace {2}pulumi-nodejs:dynamic\/migration:DumpToBlob migration-dump \(changed: etag\)/);

