@@ -18,6 +18,7 @@ import type { MigrationSettings } from "../lib/config";
 import type { PreflightResult } from "../lib/preflight";
 import type { FreezeState } from "../lib/stage";
 import type { TableRowCount } from "../lib/types";
+import type { VerificationResult } from "../lib/verify";
 
 export interface MigrationArgs {
     /** Validated stack configuration (lib/config.ts). */
@@ -41,6 +42,8 @@ export class Migration extends pulumi.ComponentResource {
     readonly dumpBytes: pulumi.Output<number>;
     readonly verification: pulumi.Output<string>;
     readonly tables: pulumi.Output<TableRowCount[]>;
+    /** Everything Verification compared (schema, checksums, sequences, large objects, settings, queries, timings). */
+    readonly verificationResult: pulumi.Output<VerificationResult>;
     /** Secret; known only after Cutover. */
     readonly databaseUrl: pulumi.Output<string>;
 
@@ -71,10 +74,11 @@ export class Migration extends pulumi.ComponentResource {
         this.dumpBytes = dump.bytes;
         this.verification = verification.summary;
         this.tables = verification.tables;
+        this.verificationResult = verification.result;
         this.databaseUrl = pulumi.secret(pulumi.all([cutover.completedAt, database.databaseUrl]).apply(([, url]) => url));
         this.registerOutputs({
             appName: this.appName, appUrl: this.appUrl, addonName: this.addonName, restoreId: this.restoreId,
-            dumpBytes: this.dumpBytes, verification: this.verification, databaseUrl: this.databaseUrl,
+            dumpBytes: this.dumpBytes, verification: this.verification, verificationResult: this.verificationResult, databaseUrl: this.databaseUrl,
         });
 
         // Guide: "upload the dump to a private Azure blob container".
@@ -198,6 +202,10 @@ export class Migration extends pulumi.ComponentResource {
                 targetUrl: database.databaseUrl,
                 restoreId: restore.transferId,
                 excludeTables: s.verify.excludeTables,
+                queries: s.verify.queries,
+                concurrency: s.verify.concurrency,
+                requireSettings: s.verify.requireSettings,
+                restoreLogs: restore.logs,
                 freeze: freezeState,
                 unfreezeOnFailure: s.freeze.unfreezeOnFailure,
                 storage: store.location,

@@ -1,13 +1,25 @@
 /**
  * Verification: proves the copy before cutover. Compares the frozen source with the restored
- * target (same tables, exact row count per table); a mismatch fails the update, so Cutover never
- * runs and DATABASE_URL is not published. Tables in `verifyExcludeTables` are listed as excluded
- * with their reason, never silently skipped. Re-run when the restore changes.
+ * target (lib/verify.ts): schema object by object, exact row count and content checksum per
+ * table, sequences, large objects, extensions, settings, the user's `verifyQueries`, and the
+ * restore log. A mismatch fails the update, so Cutover never runs and DATABASE_URL is not
+ * published; the message names the first differing objects. Setting differences are reported
+ * and fail only for settings listed in `verifyRequireSettings`. Tables in `verifyExcludeTables`
+ * are listed as excluded with their reason, never silently skipped. Re-run when the restore
+ * changes (changed queries or settings take effect with the next restore).
+ *
+ * With A2H_REPORT_DIR set, the full structured result is also written to
+ * `$A2H_REPORT_DIR/verification.json` - on success and on failure (a failed resource has no
+ * outputs), for the migration report.
  */
+import * as fs from "fs";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { compareTables, parseDatabaseUrl } from "../lib/pg";
-import { MigrationError } from "../lib/errors";
+import { parseDatabaseUrl } from "../lib/pg";
+import { MigrationError, errorMessage } from "../lib/errors";
 import { progress } from "../lib/progress";
+import { redact } from "../lib/redact";
+import { verifyDatabases, type VerificationResult } from "../lib/verify";
 import { guardedStage, type FreezeState } from "../lib/stage";
 import { configureSource, sourceConnection, type SourceAware } from "./configured";
 import type { SourceSettings } from "../lib/config";
@@ -25,14 +37,39 @@ export interface VerificationArgs {
     storage: pulumi.Input<BlobLocation>;
     accountKey: pulumi.Input<string>;
     blobName: pulumi.Input<string>;
+    /** SQL queries run on both sides in read-only transactions (config `verifyQueries`). @default [] */
+    queries?: pulumi.Input<string[]>;
+    /** Tables checked at the same time, one connection per side each (config `verifyConcurrency`). @default 4 */
+    concurrency?: pulumi.Input<number>;
+    /** Settings that must be equal on both sides (config `verifyRequireSettings`). @default [] */
+    requireSettings?: pulumi.Input<string[]>;
+    /** The restore transfer's log; its error and warning lines are listed in the result. */
+    restoreLogs?: pulumi.Input<{ created_at: string; message: string }[]>;
 }
 
 interface Inputs {
     source: SourceSettings; targetUrl: string; restoreId: string; excludeTables: { table: string; reason: string }[];
     freeze: FreezeState; unfreezeOnFailure: boolean; storage: BlobLocation; accountKey: string; blobName: string;
+    queries?: string[]; concurrency?: number; requireSettings?: string[]; restoreLogs?: { created_at: string; message: string }[];
 }
 interface Outputs extends Inputs {
     ok: boolean; tables: TableRowCount[]; excluded: { table: string; reason: string }[]; summary: string; verifiedAt: string;
+    result: VerificationResult; durationMs: number;
+}
+
+/** Writes the result to $A2H_REPORT_DIR/verification.json when that is set; returns the path. */
+export function writeVerificationResult(result: VerificationResult, env: NodeJS.ProcessEnv = process.env): string | undefined {
+    const dir = env.A2H_REPORT_DIR;
+    if (!dir) return undefined;
+    try {
+        fs.mkdirSync(dir, { recursive: true });
+        const file = path.join(dir, "verification.json");
+        fs.writeFileSync(file, redact(JSON.stringify(result, null, 2)) + "\n");
+        return file;
+    } catch (err) {
+        progress("Verification", `could not write the verification result to ${dir}: ${errorMessage(err)}`);
+        return undefined;
+    }
 }
 
 /** One line per problem, most useful first. Exported for tests. */
@@ -67,18 +104,36 @@ export const verificationProvider: pulumi.dynamic.ResourceProvider & SourceAware
         };
         return guardedStage("Verification", guard, { source }, async () => {
             const target = parseDatabaseUrl(inputs.targetUrl);
-            const result = await compareTables(source, target, { exclude: inputs.excludeTables.map((e) => e.table) });
-            const problems = describeMismatches(result);
-            const rows = result.tables.reduce((n, t) => n + t.sourceRows, 0);
-            if (!result.ok || problems.length > 0) {
-                const shown = problems.slice(0, 5).join("; ");
-                const more = problems.length > 5 ? ` (and ${problems.length - 5} more)` : "";
-                throw new MigrationError("Verification", `the target does not match the source: ${shown}${more}. Cutover did not run and DATABASE_URL was not published.`, "Read the restore log (`heroku pg:backups:info`) for the cause.");
+            const expected: Record<string, string> = {};
+            if (inputs.freeze.spec.mode === "readonly-source") expected.default_transaction_read_only = "the source is frozen read-only (freezeMode readonly-source)";
+            const result = await verifyDatabases(source, target, {
+                excludeTables: inputs.excludeTables.map((e) => e.table),
+                concurrency: inputs.concurrency ?? 4,
+                queries: inputs.queries ?? [],
+                requireSettings: inputs.requireSettings ?? [],
+                expectedSettingDifferences: expected,
+                restoreLogs: inputs.restoreLogs ?? [],
+                onProgress: (m) => progress("Verification", m),
+            });
+            const file = writeVerificationResult(result);
+            if (!result.ok) {
+                const shown = result.problems.slice(0, 5).join("; ");
+                const more = result.problemCount > 5 ? ` (and ${result.problemCount - 5} more)` : "";
+                throw new MigrationError(
+                    "Verification",
+                    `the target does not match the source: ${shown}${more}. Cutover did not run and DATABASE_URL was not published.`,
+                    `Read the restore log (\`heroku pg:backups:info\`) for the cause${file ? `; the full comparison is in ${file}` : ""}.`,
+                );
             }
-            const summary = `${result.tables.length} tables, ${rows} rows match${inputs.excludeTables.length ? `; ${inputs.excludeTables.length} excluded` : ""}`;
-            progress("Verification", summary);
+            progress("Verification", result.summary);
+            for (const n of result.notes) progress("Verification", `note: ${n}`);
             for (const e of inputs.excludeTables) progress("Verification", `excluded ${e.table}: ${e.reason}`);
-            const outs: Outputs = { ...inputs, ok: true, tables: result.tables, excluded: inputs.excludeTables, summary, verifiedAt: new Date().toISOString() };
+            const tables: TableRowCount[] = result.tables.map((t) => ({ schema: t.schema, name: t.name, sourceRows: t.sourceRows, targetRows: t.targetRows, match: t.match }));
+            const rows = result.tables.filter((t) => t.kind !== "partitioned table").reduce((n, t) => n + t.sourceRows, 0);
+            const summary = `${tables.length} tables, ${rows} rows match${inputs.excludeTables.length ? `; ${inputs.excludeTables.length} excluded` : ""}`;
+            const outs: Outputs = {
+                ...inputs, ok: true, tables, excluded: inputs.excludeTables, summary, verifiedAt: result.finishedAt, result, durationMs: result.durationMs,
+            };
             return { id: `verified-${inputs.restoreId}`, outs };
         });
     },
@@ -94,6 +149,9 @@ export class Verification extends pulumi.dynamic.Resource {
     declare readonly excluded: pulumi.Output<{ table: string; reason: string }[]>;
     declare readonly summary: pulumi.Output<string>;
     declare readonly verifiedAt: pulumi.Output<string>;
+    /** Everything compared, structured (lib/verify.ts VerificationResult). */
+    declare readonly result: pulumi.Output<VerificationResult>;
+    declare readonly durationMs: pulumi.Output<number>;
 
     constructor(name: string, args: VerificationArgs, opts?: pulumi.CustomResourceOptions) {
         super(
@@ -103,7 +161,7 @@ export class Verification extends pulumi.dynamic.Resource {
                 ...args,
                 targetUrl: pulumi.secret(args.targetUrl),
                 accountKey: pulumi.secret(args.accountKey),
-                ok: undefined, tables: undefined, excluded: undefined, summary: undefined, verifiedAt: undefined,
+                ok: undefined, tables: undefined, excluded: undefined, summary: undefined, verifiedAt: undefined, result: undefined, durationMs: undefined,
             },
             { ...opts, additionalSecretOutputs: ["targetUrl", "accountKey"] },
             "migration",
