@@ -24,8 +24,8 @@ export = async () => {
         acknowledge: settings.acknowledge,
         herokuApp: { name: settings.heroku.app, create: settings.heroku.createApp },
     });
-    // The local rehearsal (and anyone who wants the plan as files) sets A2H_PREFLIGHT_DIR.
-    const reportDir = process.env.A2H_PREFLIGHT_DIR;
+    // The local rehearsal (and anyone who wants the plan as files) sets A2H_REPORT_DIR.
+    const reportDir = process.env.A2H_REPORT_DIR;
     if (reportDir) {
         fs.mkdirSync(reportDir, { recursive: true });
         fs.writeFileSync(path.join(reportDir, "preflight.md"), renderPreflightMarkdown(preflight));

@@ -163,6 +163,7 @@ export class Migration extends pulumi.ComponentResource {
                 blobName,
                 freeze: freezeState,
                 unfreezeOnFailure: s.freeze.unfreezeOnFailure,
+                excludeExtensions: args.preflight.excludeExtensions ?? [],
             }, { parent, dependsOn: [freeze, store.container] });
         }
 
@@ -185,7 +186,8 @@ export class Migration extends pulumi.ComponentResource {
                 addonId: database.addonId,
                 backupUrl: grant.url,
                 dumpEtag: dump.etag,
-                extensions: args.preflight.extensions.map((e) => e.name),
+                // Heroku pre-installs a bare name into public; an extension elsewhere is schema.name.
+                extensions: args.preflight.extensions.map((e) => (e.schema && e.schema !== "public" ? `${e.schema}.${e.name}` : e.name)),
                 source: s.source,
                 freeze: freezeState,
                 unfreezeOnFailure: s.freeze.unfreezeOnFailure,

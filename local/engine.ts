@@ -58,6 +58,8 @@ export interface Step {
     type: string;
     name: string;
     detail?: string;
+    /** How long the provider took (creates, updates, replaces, deletes that ran). */
+    ms?: number;
 }
 
 /** A registration request: the resource's state before any provider has run. */
@@ -163,10 +165,21 @@ export class RehearsalEngine {
         require("@pulumi/pulumi/runtime/config").setAllConfig(this.opts.config, this.opts.secretKeys);
     }
 
-    private record(step: Step): void {
+    private record(step: Step): Step {
         this.steps.push(step);
         const sym = { create: "+", update: "~", replace: "+-", delete: "-", same: " ", retain: "=" }[step.op];
         if (step.op !== "same") this.opts.log(`${sym.padEnd(2)} ${step.op.padEnd(8)} ${step.type} ${step.name}${step.detail ? ` (${step.detail})` : ""}`);
+        return step;
+    }
+
+    /** Runs a provider operation and records its duration on the step. */
+    private async timed<T>(step: Step, work: () => Promise<T>): Promise<T> {
+        const started = Date.now();
+        try {
+            return await work();
+        } finally {
+            step.ms = Date.now() - started;
+        }
     }
 
     private async persist(): Promise<void> {
@@ -374,12 +387,12 @@ export class RehearsalEngine {
         const checked = handler.check ? await handler.check(old ? unwrapSecrets(old.inputs) : undefined, news) : news;
 
         if (!old) {
-            this.record({ op: "create", urn: planned.urn, type: planned.type, name: planned.name });
+            const step = this.record({ op: "create", urn: planned.urn, type: planned.type, name: planned.name });
             if (preview) {
                 this.pendingInPreview.add(planned.urn);
                 return { state: planned.inputs };
             }
-            const created = await handler.create(checked);
+            const created = await this.timed(step, () => handler.create(checked));
             const outputs = this.secretOutputs(planned, created.outputs);
             this.current.set(planned.urn, this.stateFor(planned, created.id, outputs));
             await this.persist();
@@ -395,27 +408,29 @@ export class RehearsalEngine {
             return { id: old.id, state: old.outputs };
         }
         if (diff.replaces.length > 0) {
-            this.record({ op: "replace", urn: planned.urn, type: planned.type, name: planned.name, detail: `changed: ${diff.replaces.join(", ")}` });
+            const step = this.record({ op: "replace", urn: planned.urn, type: planned.type, name: planned.name, detail: `changed: ${diff.replaces.join(", ")}` });
             if (preview) {
                 this.pendingInPreview.add(planned.urn);
                 return { id: old.id, state: planned.inputs };
             }
             const deleteFirst = diff.deleteBeforeReplace || planned.deleteBeforeReplace;
-            if (deleteFirst) {
-                await handler.delete(old);
-                this.current.delete(planned.urn);
-                await this.persist();
-            }
-            const created = await handler.create(checked);
+            const created = await this.timed(step, async () => {
+                if (deleteFirst) {
+                    await handler.delete(old);
+                    this.current.delete(planned.urn);
+                    await this.persist();
+                }
+                return handler.create(checked);
+            });
             const outputs = this.secretOutputs(planned, created.outputs);
             this.current.set(planned.urn, this.stateFor(planned, created.id, outputs));
             await this.persist();
             if (!deleteFirst) await handler.delete(old);
             return { id: created.id, state: outputs };
         }
-        this.record({ op: "update", urn: planned.urn, type: planned.type, name: planned.name });
+        const step = this.record({ op: "update", urn: planned.urn, type: planned.type, name: planned.name });
         if (preview) return { id: old.id, state: { ...old.outputs, ...planned.inputs } };
-        const updated = this.secretOutputs(planned, await handler.update(old, checked));
+        const updated = this.secretOutputs(planned, await this.timed(step, () => handler.update(old, checked)));
         this.current.set(planned.urn, this.stateFor(planned, old.id, updated));
         await this.persist();
         return { id: old.id, state: updated };
@@ -445,9 +460,9 @@ export class RehearsalEngine {
             if (r.retainOnDelete) {
                 this.record({ op: "retain", urn: r.urn, type: r.type, name: r.name, detail: "retainOnDelete: left in place" });
             } else {
-                this.record({ op: "delete", urn: r.urn, type: r.type, name: r.name });
+                const step = this.record({ op: "delete", urn: r.urn, type: r.type, name: r.name });
                 if (this.opts.preview) continue;
-                await this.handlerFor(r.type, r.outputs.__provider as string | undefined).delete(r);
+                await this.timed(step, () => this.handlerFor(r.type, r.outputs.__provider as string | undefined).delete(r));
             }
             if (this.opts.preview) continue;
             this.current.delete(r.urn);

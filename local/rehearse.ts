@@ -21,6 +21,8 @@ import { errorMessage } from "../lib/errors";
 import { redact, registerSecret } from "../lib/redact";
 import { RehearsalEngine, type Step } from "./engine";
 import { StateFile, isSecret, unwrapSecrets } from "./state";
+import { renderHtml, renderMarkdown, withVerification, type MigrationReport } from "../lib/report";
+import type { VerificationResult } from "../lib/verify";
 import type { PgConnection } from "../lib/types";
 
 export const PROJECT = "azure-to-heroku-pg";
@@ -155,20 +157,6 @@ async function resolveOutputs(outputs: Record<string, unknown>): Promise<Record<
     return resolved;
 }
 
-export interface MigrationReport {
-    status: "verified" | "failed" | "planned" | "destroyed";
-    command: Command;
-    startedAt: string;
-    finishedAt: string;
-    error?: string;
-    source: { serverVersion?: string; database: string };
-    target: { app?: string; addon?: string };
-    tables: { schema: string; name: string; sourceRows: number; targetRows: number | null; match: boolean }[];
-    restore: { id?: string; logs: { created_at: string; message: string }[] };
-    dump: { bytes?: number };
-    verification?: string;
-    steps: { op: string; type: string; name: string; detail?: string }[];
-}
 
 function buildReport(command: Command, startedAt: string, engine: RehearsalEngine, outputs: Record<string, unknown>, source: PgConnection, error?: string): MigrationReport {
     const out = unwrapSecrets(outputs) as Record<string, any>;
@@ -186,6 +174,7 @@ function buildReport(command: Command, startedAt: string, engine: RehearsalEngin
         dump: { bytes: out.dumpBytes },
         verification: out.verification,
         steps: engine.steps.filter((s: Step) => s.op !== "same").map((s: Step) => ({ op: s.op, type: s.type, name: s.name, detail: s.detail })),
+        timings: engine.steps.filter((s: Step) => s.ms !== undefined).map((s: Step) => ({ stage: s.name.replace(/^migration-/, ""), ms: s.ms as number })),
     };
 }
 
@@ -196,6 +185,7 @@ export async function rehearse(command: Command, dir: string): Promise<{ ok: boo
     // those rejections are consequences of an error the engine already recorded.
     const unhandled: unknown[] = [];
     process.on("unhandledRejection", (err) => void unhandled.push(err));
+    fs.rmSync(path.join(dir, "verification.json"), { force: true });
     const services = await startServices(dir);
     let engine: RehearsalEngine | undefined;
     let error: string | undefined;
@@ -204,8 +194,8 @@ export async function rehearse(command: Command, dir: string): Promise<{ ok: boo
         process.env.HEROKU_API_KEY = services.emulator.apiKey;
         process.env.HEROKU_HOST = services.emulator.platformUrl;
         process.env.HEROKU_DATA_HOST = services.emulator.dataUrl;
-        // index.ts writes preflight.md and preflight.json here, beside the reports.
-        process.env.A2H_PREFLIGHT_DIR = dir;
+        // index.ts writes preflight.md/json and Verification writes verification.json here.
+        process.env.A2H_REPORT_DIR = dir;
         await ensureLegacyApp(services);
 
         const { config, secretKeys } = rehearsalConfig(services);
@@ -244,13 +234,30 @@ export async function rehearse(command: Command, dir: string): Promise<{ ok: boo
     } finally {
         await services.stop();
     }
-    const report = buildReport(command, startedAt, engine ?? ({ steps: [] } as unknown as RehearsalEngine), outputs, services.source, error);
+    const base = buildReport(command, startedAt, engine ?? ({ steps: [] } as unknown as RehearsalEngine), outputs, services.source, error);
+    const report = command === "up" ? withVerification(base, verificationFrom(dir, outputs)) : base;
     // `up` writes the migration report (verified | failed); preview and destroy write their own
     // files so that they never overwrite the evidence of the migration.
     const reportPath = path.join(dir, { up: "migration-report.json", preview: "migration-plan.json", destroy: "destroy-report.json" }[command]);
     fs.writeFileSync(reportPath, JSON.stringify(report, null, 2) + "\n");
+    if (command === "up") {
+        fs.writeFileSync(path.join(dir, "migration-report.md"), renderMarkdown(report));
+        fs.writeFileSync(path.join(dir, "migration-report.html"), renderHtml(report));
+        if (report.settings) {
+            fs.writeFileSync(path.join(dir, "settings-source.csv"), report.settings.csv.source);
+            fs.writeFileSync(path.join(dir, "settings-target.csv"), report.settings.csv.target);
+        }
+    }
     printSummary(command, report, outputs, reportPath);
     return { ok: !error, reportPath, report };
+}
+
+/** The verification's detail: a stack output after success, verification.json after a failure. */
+function verificationFrom(dir: string, outputs: Record<string, unknown>): VerificationResult | undefined {
+    const out = unwrapSecrets(outputs) as Record<string, unknown>;
+    if (out.verificationResult) return out.verificationResult as VerificationResult;
+    const file = path.join(dir, "verification.json");
+    return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as VerificationResult) : undefined;
 }
 
 function printSummary(command: Command, report: MigrationReport, outputs: Record<string, unknown>, reportPath: string): void {
@@ -263,7 +270,7 @@ function printSummary(command: Command, report: MigrationReport, outputs: Record
     if (command === "up") {
         log("Outputs:");
         for (const [k, v] of Object.entries(outputs)) {
-            if (k === "restoreLogs" || k === "tables" || k === "preflight") continue;
+            if (k === "restoreLogs" || k === "tables" || k === "preflight" || k === "verificationResult") continue;
             log(`    ${k}: ${isSecret(v) ? "[secret]" : JSON.stringify(v)}`);
         }
         const rows = report.tables.reduce((n, t) => n + t.sourceRows, 0);

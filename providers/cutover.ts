@@ -8,6 +8,7 @@ import * as heroku from "../lib/heroku";
 import { freezeStatusSentence, liftFreeze } from "../lib/freeze";
 import { MigrationError, errorMessage } from "../lib/errors";
 import { progress } from "../lib/progress";
+import { CUTOVER_MARKER } from "./herokuRestore";
 import { configureSource, sourceConnection, type SourceAware } from "./configured";
 import type { SourceSettings } from "../lib/config";
 import type { FreezeState } from "../lib/stage";
@@ -54,9 +55,11 @@ export const cutoverProvider: pulumi.dynamic.ResourceProvider & SourceAware = {
             updatedApps.push(app);
             progress("Cutover", `DATABASE_URL of ${app} now points at ${inputs.addonName}`);
         }
+        // Marks the target as live: HerokuRestore refuses to overwrite it from now on.
+        const completedAt = new Date().toISOString();
+        await heroku.setConfigVars(ep, inputs.app, { [CUTOVER_MARKER]: completedAt });
         await liftFreeze(inputs.freeze.spec, inputs.freeze.record, { source: sourceConnection(inputs.source, this.sourcePassword) });
         progress("Cutover", `done: ${inputs.app}'s ${inputs.addonName} is the database; writes resumed`);
-        const completedAt = new Date().toISOString();
         return { id: `cutover-${inputs.verificationId}`, outs: { ...inputs, completedAt, updatedApps, freezeLifted: inputs.freeze.spec.mode !== "none" } };
     },
 

@@ -8,7 +8,8 @@
  * secret so Pulumi encrypts it in state; it is needed by `delete`, which runs from state alone.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { blobInfo, deleteBlob, dumpToBlob } from "../lib/blob";
+import { DEFAULT_PG_DUMP_ARGS, blobInfo, deleteBlob, dumpToBlob } from "../lib/blob";
+import { pgToolVersion } from "../lib/pgbin";
 import { serverVersion } from "../lib/pg";
 import { formatBytes, formatDuration, progress } from "../lib/progress";
 import { ensureFrozen, guardedStage, type FreezeState } from "../lib/stage";
@@ -26,9 +27,11 @@ export interface DumpToBlobArgs {
     blobName: pulumi.Input<string>;
     freeze: pulumi.Input<FreezeState>;
     unfreezeOnFailure: pulumi.Input<boolean>;
+    /** Extensions to leave out of the dump (preflight: Azure-only or acknowledged); needs pg_dump 17+. */
+    excludeExtensions?: pulumi.Input<string[]>;
 }
 
-interface Inputs { source: SourceSettings; storage: BlobLocation; accountKey: string; blobName: string; freeze: FreezeState; unfreezeOnFailure: boolean }
+interface Inputs { source: SourceSettings; storage: BlobLocation; accountKey: string; blobName: string; freeze: FreezeState; unfreezeOnFailure: boolean; excludeExtensions?: string[] }
 interface Outputs extends Inputs {
     bytes: number;
     sha256: string;
@@ -69,11 +72,19 @@ export const dumpToBlobProvider: pulumi.dynamic.ResourceProvider & SourceAware =
         return guardedStage("DumpToBlob", { freeze: inputs.freeze, unfreezeOnFailure: inputs.unfreezeOnFailure, dump: { target: blob, blobName: inputs.blobName } }, ctx, async () => {
             await ensureFrozen(inputs.freeze, ctx);
             const version = await serverVersion(source);
+            const exclude = inputs.excludeExtensions ?? [];
+            // `--exclude-extension` exists from pg_dump 17 on; older ones dump every extension
+            // (preflight keeps such an extension blocking unless the user acknowledged it).
+            const pgDumpArgs = exclude.length > 0 && pgToolVersion("pg_dump").major >= 17
+                ? [...DEFAULT_PG_DUMP_ARGS, ...exclude.map((e) => `--exclude-extension=${e}`)]
+                : undefined;
+            if (pgDumpArgs) progress("DumpToBlob", `leaving out extensions: ${exclude.join(", ")}`);
             progress("DumpToBlob", `pg_dump of ${inputs.source.database} (PostgreSQL ${version.text}) -> ${inputs.storage.container}/${inputs.blobName}`);
             const result = await dumpToBlob({
                 source,
                 target: blob,
                 blobName: inputs.blobName,
+                pgDumpArgs,
                 onProgress: (p) => progress("DumpToBlob", `${formatBytes(p.bytes)} uploaded in ${formatDuration(p.elapsedMs)} (${formatBytes(p.bytesPerSec)}/s)`),
             });
             progress("DumpToBlob", `done: ${formatBytes(result.bytes)} in ${formatDuration(result.durationMs)}, sha256 ${result.sha256.slice(0, 12)}…`);

@@ -47,6 +47,9 @@ interface Outputs extends Inputs {
     warnings: number; warningLines: string[]; logs: RestoreLog[]; startedAt: string; finishedAt: string;
 }
 
+/** Config var that Cutover sets on the target app; its presence forbids another restore. */
+export const CUTOVER_MARKER = "AZURE_TO_HEROKU_PG_CUTOVER_AT";
+
 function isWarningLine(message: string): boolean {
     return /\b(warning|error)\b/i.test(message);
 }
@@ -72,6 +75,14 @@ export const herokuRestoreProvider: pulumi.dynamic.ResourceProvider & SourceAwar
             dump: { target: { ...inputs.storage, accountKey: inputs.accountKey }, blobName: inputs.blobName },
         };
         return guardedStage("HerokuRestore", guard, ctx, async () => {
+            // A restore replaces the whole database. Once the app has been cut over to it, a new
+            // dump (changed source settings, a deleted blob) must not silently wipe what was
+            // written on Heroku since.
+            const vars = await heroku.getConfigVars(ep, inputs.app);
+            const cutoverAt = vars[CUTOVER_MARKER];
+            if (cutoverAt) {
+                throw new MigrationError("HerokuRestore", `${inputs.app}'s database was cut over at ${cutoverAt}; a new restore would replace everything written to it since.`, `Nothing was restored. If you really mean to overwrite it with a fresh copy of the source, unset the marker first (\`heroku config:unset ${CUTOVER_MARKER} -a ${inputs.app}\`) and run \`pulumi up\` again.`);
+            }
             const started = await heroku.createRestore(ep, inputs.addonId, { backupUrl: inputs.backupUrl, extensions: inputs.extensions });
             const name = `r${String(started.num).padStart(3, "0")}`;
             progress("HerokuRestore", `restore ${name} (${started.uuid}) started on ${inputs.app}`);

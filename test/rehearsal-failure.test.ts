@@ -70,3 +70,19 @@ test("a refused restore lifts the freeze and deletes the dump; the re-run after 
     assert.match(resumed.out, /Migration VERIFIED: 8 tables/);
     assert.deepEqual(legacyApp(), { maintenance: false, worker: 2 });
 });
+
+test("after the cutover, a new dump never overwrites the live database", async () => {
+    const before = await withClient(fx.target.connection("postgres"), async (c) =>
+        (await c.query("SELECT datname FROM pg_database WHERE NOT datistemplate AND datname <> 'postgres'")).rows.map((r) => r.datname as string));
+    assert.equal(before.length, 1);
+    const live = fx.target.connection(before[0]);
+    await withClient(live, (c) => c.query("INSERT INTO public.products (sku, name, price) VALUES ('HEROKU-1', 'written on heroku', 1.00)"));
+    await fx.deleteBlobs();
+    const redo = fx.rehearse("up", ACK);
+    assert.equal(redo.status, 1, redo.out);
+    assert.match(redo.out, /\+- replace {2}pulumi-nodejs:dynamic\/migration:DumpToBlob migration-dump \(changed: etag\)/);
+    assert.match(redo.out, /HerokuRestore: a2h-rehearsal's database was cut over at [0-9T:.Z-]+; a new restore would replace everything written to it since\. Nothing was restored\./);
+    const kept = await withClient(live, async (c) => (await c.query("SELECT count(*)::int AS n FROM public.products WHERE name = 'written on heroku'")).rows[0].n);
+    assert.equal(kept, 1, "the row written after the cutover is still there");
+    assert.deepEqual(legacyApp(), { maintenance: false, worker: 2 }, "the freeze was lifted again");
+});

@@ -19,9 +19,28 @@ export interface RehearsalFixture {
     rehearse(command: "up" | "preview" | "destroy", config?: Record<string, string>): { status: number; out: string };
     /** Every blob in the rehearsal's Azurite, as container/name. */
     blobs(): Promise<string[]>;
+    /** Deletes every blob in the rehearsal's Azurite (a dump lost or removed by hand). */
+    deleteBlobs(): Promise<void>;
     /** The Heroku emulator's saved state (apps, add-ons, formation...). */
     herokuState(): any;
     cleanup(): Promise<void>;
+}
+
+async function withBlobs(dir: string, remove: boolean): Promise<string[]> {
+    const azurite = await startAzurite({ dir: path.join(dir, "azurite") });
+    try {
+        const svc = new BlobServiceClient(azurite.blobEndpoint, new StorageSharedKeyCredential(azurite.accountName, azurite.accountKey));
+        const names: string[] = [];
+        for await (const c of svc.listContainers()) {
+            for await (const b of svc.getContainerClient(c.name).listBlobsFlat()) {
+                names.push(`${c.name}/${b.name}`);
+                if (remove) await svc.getContainerClient(c.name).deleteBlob(b.name);
+            }
+        }
+        return names;
+    } finally {
+        await azurite.stop();
+    }
 }
 
 export async function rehearsalFixture(prefix: string): Promise<RehearsalFixture> {
@@ -53,18 +72,11 @@ export async function rehearsalFixture(prefix: string): Promise<RehearsalFixture
             });
             return { status: r.status ?? -1, out: `${r.stdout}\n${r.stderr}` };
         },
-        async blobs() {
-            const azurite = await startAzurite({ dir: path.join(dir, "azurite") });
-            try {
-                const svc = new BlobServiceClient(azurite.blobEndpoint, new StorageSharedKeyCredential(azurite.accountName, azurite.accountKey));
-                const names: string[] = [];
-                for await (const c of svc.listContainers()) {
-                    for await (const b of svc.getContainerClient(c.name).listBlobsFlat()) names.push(`${c.name}/${b.name}`);
-                }
-                return names;
-            } finally {
-                await azurite.stop();
-            }
+        blobs() {
+            return withBlobs(dir, false);
+        },
+        async deleteBlobs() {
+            await withBlobs(dir, true);
         },
         herokuState() {
             return JSON.parse(fs.readFileSync(path.join(dir, "heroku", "state.json"), "utf8"));
