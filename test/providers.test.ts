@@ -102,6 +102,12 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
         return { source: settings(), storage, accountKey, blobName, freeze, unfreezeOnFailure };
     }
 
+    /** The app Cutover marks as cut over (kept apart from prov-target, which later restores use). */
+    async function cutoverApp(): Promise<string> {
+        if (!(await heroku.getApp(ep, "prov-cut"))) await heroku.createApp(ep, { name: "prov-cut", region: "us" });
+        return "prov-cut";
+    }
+
     /** The app + database restores go into, created once through the providers. */
     let targetDbPromise: Promise<{ app: string; appId: string; addonId: string; databaseUrl: string }> | undefined;
     function targetDb() {
@@ -470,7 +476,7 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
         const third = await writeFreezeProvider.create(inputs);
         assert.deepEqual(await setting(), [["default_transaction_read_only=on"]]);
         const cut = await cutoverProvider.create({
-            app: "prov-target", addonName: "prov-target-postgres", databaseUrl: "postgres://u:p4ssw0rd@127.0.0.1:1/d", dependentApps: [],
+            app: await cutoverApp(), addonName: "prov-target-postgres", databaseUrl: "postgres://u:p4ssw0rd@127.0.0.1:1/d", dependentApps: [],
             verificationId: "v-ro", source: settings(), freeze: { spec: inputs.spec, record: third.outs.record },
         });
         assert.equal(cut.outs.freezeLifted, true);
@@ -484,7 +490,7 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
         const newUrl = "postgres://cutover_user:cutover-pw-123@127.0.0.1:5999/newdb";
         secretUrls.push(newUrl);
         const inputs = {
-            app: "prov-target", addonName: "prov-target-postgres", databaseUrl: newUrl, dependentApps: [LEGACY],
+            app: await cutoverApp(), addonName: "prov-target-postgres", databaseUrl: newUrl, dependentApps: [LEGACY],
             verificationId: "verified-1", source: settings(), freeze,
         };
         // A dependent app that does not exist: the error names it and says the freeze is still on.
@@ -505,8 +511,10 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
         assert.deepEqual(progressSince(mark), [
             `[Cutover] DATABASE_URL of ${LEGACY} now points at prov-target-postgres`,
             `[WriteFreeze] app ${LEGACY}: maintenance off, scaled back: worker=2`,
-            "[Cutover] done: prov-target's prov-target-postgres is the database; writes resumed",
+            "[Cutover] done: prov-cut's prov-target-postgres is the database; writes resumed",
         ]);
+        // The target app is marked as cut over: HerokuRestore refuses to overwrite it from now on.
+        assert.equal((await heroku.getConfigVars(ep, "prov-cut")).AZURE_TO_HEROKU_PG_CUTOVER_AT, r.outs.completedAt);
         assert.ok(!progressSince(mark).join("\n").includes("cutover-pw-123"));
 
         assert.deepEqual(await cutoverProvider.diff!(r.id, r.outs, inputs), { changes: false, replaces: [], deleteBeforeReplace: true });
