@@ -6,6 +6,7 @@
  *
  * Pure functions of the report; every string from a database or a log is escaped and redacted.
  */
+import { formatBytes } from "./progress";
 import { redact } from "./redact";
 import type { TableRowCount } from "./types";
 import type {
@@ -84,15 +85,7 @@ function fmtMs(ms: number): string {
 }
 
 function fmtBytes(n: number | undefined): string {
-    if (n === undefined || n === null) return "-";
-    const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let v = n;
-    let i = 0;
-    while (v >= 1024 && i < units.length - 1) {
-        v /= 1024;
-        i++;
-    }
-    return `${v.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
+    return n === undefined || n === null ? "-" : formatBytes(n);
 }
 
 function fmtInt(n: number | null | undefined): string {
