@@ -15,6 +15,7 @@ import { HerokuRestore } from "../providers/herokuRestore";
 import { Verification } from "../providers/verification";
 import { Cutover } from "../providers/cutover";
 import type { MigrationSettings } from "../lib/config";
+import { freezeStatusSentence } from "../lib/freeze";
 import type { PreflightResult } from "../lib/preflight";
 import type { FreezeState } from "../lib/stage";
 import type { TableRowCount } from "../lib/types";
@@ -31,6 +32,11 @@ interface Storage {
     location: pulumi.Output<BlobLocation>;
     accountKey: pulumi.Output<string>;
     container: storage.BlobContainer;
+}
+
+/** Single-quotes a string for /bin/sh. */
+function shellQuote(text: string): string {
+    return `'${text.replace(/'/g, "'\\''")}'`;
 }
 
 export class Migration extends pulumi.ComponentResource {
@@ -219,8 +225,12 @@ export class Migration extends pulumi.ComponentResource {
         // Guide: "run the app's acceptance tests" against the new database.
         function createAcceptance(): command.local.Command | undefined {
             if (!s.verify.acceptanceCommand) return undefined;
+            // On failure the Command's error says where the freeze stands: the freeze stays on
+            // (the cutover did not run) until the user re-runs or lifts it.
+            const freezeNote = freezeStatusSentence({ mode: s.freeze.mode, app: s.freeze.app, scaleDown: s.freeze.scaleDown }, false);
+            const script = `${s.verify.acceptanceCommand}\nstatus=$?\nif [ "$status" -ne 0 ]; then echo ${shellQuote(`acceptanceCommand failed: cutover did not run and DATABASE_URL was not published. ${freezeNote}`)} >&2; exit "$status"; fi`;
             return new command.local.Command(`${name}-acceptance`, {
-                create: s.verify.acceptanceCommand,
+                create: script,
                 environment: { DATABASE_URL: database.databaseUrl },
                 triggers: [restore.transferId],
             }, { parent, dependsOn: [verification], additionalSecretOutputs: ["stdout", "stderr"] });

@@ -4,6 +4,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "child_process";
 import { declareForTest, SECRET_PASSWORD } from "./migration-helpers";
 
 test("Migration declares the guide's steps in order, with explicit dependencies, private storage and secrets", async () => {
@@ -62,6 +63,18 @@ test("Migration declares the guide's steps in order, with explicit dependencies,
     assert.deepEqual(r.get("migration-dump")!.inputs.blobName, "azure-to-heroku-pg/test/appdb.dump");
     assert.deepEqual(r.get("migration-restore")!.inputs.extensions, ["citext"]);
     assert.deepEqual(r.get("migration-cutover")!.inputs.dependentApps, ["web-app"]);
+
+    // A failing acceptance command says that the cutover did not run and where the freeze stands.
+    const script = String(r.get("migration-acceptance")!.inputs.create);
+    assert.ok(script.startsWith("npm run acceptance\n"), script);
+    const run = spawnSync("/bin/sh", ["-c", `npm() { return 3; }\n${script}`], { encoding: "utf8" });
+    assert.equal(run.status, 3);
+    assert.equal(run.stderr.trim(), "acceptanceCommand failed: cutover did not run and DATABASE_URL was not published. " +
+        "The write freeze (maintenance mode on Heroku app \"my-app\") is STILL ON; the source is intact. Fix the cause and run `pulumi up` again to resume, " +
+        "or lift the freeze by hand with `heroku maintenance:off -a my-app` (and scale worker back).");
+    const ok = spawnSync("/bin/sh", ["-c", `npm() { echo passed; }\n${script}`], { encoding: "utf8" });
+    assert.equal(ok.status, 0);
+    assert.equal(ok.stdout.trim(), "passed");
 
     // The source password is never a resource input (providers read it from configuration).
     for (const [name, rec] of r) {
