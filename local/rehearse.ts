@@ -264,7 +264,7 @@ function printSummary(command: Command, report: MigrationReport, outputs: Record
     log("");
     if (report.error) {
         log(`error: ${report.error}`);
-        log(`${command} FAILED. Report: ${reportPath}`);
+        log(`${command} FAILED. Report: ${reportPath}${command === "up" ? ` (and .md, .html)` : ""}`);
         return;
     }
     if (command === "up") {
@@ -273,16 +273,16 @@ function printSummary(command: Command, report: MigrationReport, outputs: Record
             if (k === "restoreLogs" || k === "tables" || k === "preflight" || k === "verificationResult") continue;
             log(`    ${k}: ${isSecret(v) ? "[secret]" : JSON.stringify(v)}`);
         }
-        const rows = report.tables.reduce((n, t) => n + t.sourceRows, 0);
         log("");
-        log(`Migration ${report.status.toUpperCase()}: ${report.tables.length} tables, ${rows} rows, dump ${report.dump.bytes} bytes, restore ${report.restore.id}.`);
+        log(`Migration ${report.status.toUpperCase()}: ${report.verification ?? `${report.tables.length} tables`}; dump ${report.dump.bytes} bytes, restore ${report.restore.id}.`);
     } else if (command === "preview") {
         const counts = report.steps.reduce<Record<string, number>>((m, s) => ({ ...m, [s.op]: (m[s.op] ?? 0) + 1 }), {});
         log(`Plan: ${Object.entries(counts).map(([op, n]) => `${n} to ${op}`).join(", ") || "no changes"}. Nothing was changed.`);
     } else {
         log(`Destroy complete: ${report.steps.filter((s) => s.op === "delete").length} deleted, ${report.steps.filter((s) => s.op === "retain").length} retained.`);
     }
-    log(`Report: ${reportPath}`);
+    log(`Report: ${reportPath}${command === "up" ? " (and .md, .html)" : ""}`);
+    if (command !== "destroy") log(`Preflight: ${path.join(path.dirname(reportPath), "preflight.md")}`);
 }
 
 if (require.main === module) {
