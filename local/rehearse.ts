@@ -158,7 +158,7 @@ async function resolveOutputs(outputs: Record<string, unknown>): Promise<Record<
 }
 
 
-function buildReport(command: Command, startedAt: string, engine: RehearsalEngine, outputs: Record<string, unknown>, source: PgConnection, error?: string): MigrationReport {
+function buildReport(command: Command, startedAt: string, steps: Step[], outputs: Record<string, unknown>, source: PgConnection, error?: string): MigrationReport {
     const out = unwrapSecrets(outputs) as Record<string, any>;
     const verified = command === "up" && !error && Array.isArray(out.tables);
     return {
@@ -173,8 +173,8 @@ function buildReport(command: Command, startedAt: string, engine: RehearsalEngin
         restore: { id: out.restoreId, logs: out.restoreLogs ?? [] },
         dump: { bytes: out.dumpBytes },
         verification: out.verification,
-        steps: engine.steps.filter((s: Step) => s.op !== "same").map((s: Step) => ({ op: s.op, type: s.type, name: s.name, detail: s.detail })),
-        timings: engine.steps.filter((s: Step) => s.ms !== undefined).map((s: Step) => ({ stage: s.name.replace(/^migration-/, ""), ms: s.ms as number })),
+        steps: steps.filter((s: Step) => s.op !== "same").map((s: Step) => ({ op: s.op, type: s.type, name: s.name, detail: s.detail })),
+        timings: steps.filter((s: Step) => s.ms !== undefined).map((s: Step) => ({ stage: s.name.replace(/^migration-/, ""), ms: s.ms as number })),
     };
 }
 
@@ -234,7 +234,9 @@ export async function rehearse(command: Command, dir: string): Promise<{ ok: boo
     } finally {
         await services.stop();
     }
-    const base = buildReport(command, startedAt, engine ?? ({ steps: [] } as unknown as RehearsalEngine), outputs, services.source, error);
+    // A rejection nobody handled that is not the consequence of a recorded failure is a failure too.
+    if (!error && unhandled.length > 0) error = errorMessage(unhandled[0]);
+    const base = buildReport(command, startedAt, engine?.steps ?? [], outputs, services.source, error);
     const report = command === "up" ? withVerification(base, verificationFrom(dir, outputs)) : base;
     // `up` writes the migration report (verified | failed); preview and destroy write their own
     // files so that they never overwrite the evidence of the migration.
