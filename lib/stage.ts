@@ -21,6 +21,23 @@ export interface StageGuard {
     dump?: { target: BlobTarget; blobName: string };
 }
 
+/** The inputs every stage after the freeze carries for its failure path. */
+export interface GuardInputs {
+    freeze: FreezeState;
+    unfreezeOnFailure: boolean;
+    storage: Omit<BlobTarget, "accountKey">;
+    accountKey: string;
+    blobName: string;
+}
+
+export function stageGuard(inputs: GuardInputs): StageGuard {
+    return {
+        freeze: inputs.freeze,
+        unfreezeOnFailure: inputs.unfreezeOnFailure,
+        dump: { target: { ...inputs.storage, accountKey: inputs.accountKey }, blobName: inputs.blobName },
+    };
+}
+
 export async function guardedStage<T>(stage: string, guard: StageGuard, ctx: FreezeContext, work: () => Promise<T>): Promise<T> {
     try {
         return await work();

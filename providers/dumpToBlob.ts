@@ -12,7 +12,7 @@ import { DEFAULT_PG_DUMP_ARGS, blobInfo, deleteBlob, dumpToBlob } from "../lib/b
 import { pgToolVersion } from "../lib/pgbin";
 import { serverVersion } from "../lib/pg";
 import { formatBytes, formatDuration, progress } from "../lib/progress";
-import { ensureFrozen, guardedStage, type FreezeState } from "../lib/stage";
+import { ensureFrozen, guardedStage, stageGuard, type FreezeState } from "../lib/stage";
 import { configureSource, sourceConnection, type SourceAware } from "./configured";
 import type { SourceSettings } from "../lib/config";
 import type { BlobTarget } from "../lib/types";
@@ -69,7 +69,7 @@ export const dumpToBlobProvider: pulumi.dynamic.ResourceProvider & SourceAware =
         const source = sourceConnection(inputs.source, this.sourcePassword);
         const ctx = { source };
         const blob = target(inputs);
-        return guardedStage("DumpToBlob", { freeze: inputs.freeze, unfreezeOnFailure: inputs.unfreezeOnFailure, dump: { target: blob, blobName: inputs.blobName } }, ctx, async () => {
+        return guardedStage("DumpToBlob", stageGuard(inputs), ctx, async () => {
             await ensureFrozen(inputs.freeze, ctx);
             const version = await serverVersion(source);
             const exclude = inputs.excludeExtensions ?? [];

@@ -12,7 +12,7 @@ import * as heroku from "../lib/heroku";
 import { MigrationError } from "../lib/errors";
 import { formatBytes, progress } from "../lib/progress";
 import { redact } from "../lib/redact";
-import { guardedStage, type FreezeState } from "../lib/stage";
+import { guardedStage, stageGuard, type FreezeState } from "../lib/stage";
 import { configureSource, sourceConnection, type SourceAware } from "./configured";
 import type { SourceSettings } from "../lib/config";
 import type { BlobLocation } from "./dumpToBlob";
@@ -69,12 +69,7 @@ export const herokuRestoreProvider: pulumi.dynamic.ResourceProvider & SourceAwar
     async create(inputs: Inputs) {
         const ep = heroku.herokuEndpointsFromEnv();
         const ctx = { source: sourceConnection(inputs.source, this.sourcePassword) };
-        const guard = {
-            freeze: inputs.freeze,
-            unfreezeOnFailure: inputs.unfreezeOnFailure,
-            dump: { target: { ...inputs.storage, accountKey: inputs.accountKey }, blobName: inputs.blobName },
-        };
-        return guardedStage("HerokuRestore", guard, ctx, async () => {
+        return guardedStage("HerokuRestore", stageGuard(inputs), ctx, async () => {
             // A restore replaces the whole database. Once the app has been cut over to it, a new
             // dump (changed source settings, a deleted blob) must not silently wipe what was
             // written on Heroku since.

@@ -20,7 +20,7 @@ import { MigrationError, errorMessage } from "../lib/errors";
 import { progress } from "../lib/progress";
 import { redact } from "../lib/redact";
 import { verifyDatabases, type VerificationResult } from "../lib/verify";
-import { guardedStage, type FreezeState } from "../lib/stage";
+import { guardedStage, stageGuard, type FreezeState } from "../lib/stage";
 import { configureSource, sourceConnection, type SourceAware } from "./configured";
 import type { SourceSettings } from "../lib/config";
 import type { TableRowCount } from "../lib/types";
@@ -97,12 +97,7 @@ export const verificationProvider: pulumi.dynamic.ResourceProvider & SourceAware
 
     async create(inputs: Inputs) {
         const source = sourceConnection(inputs.source, this.sourcePassword);
-        const guard = {
-            freeze: inputs.freeze,
-            unfreezeOnFailure: inputs.unfreezeOnFailure,
-            dump: { target: { ...inputs.storage, accountKey: inputs.accountKey }, blobName: inputs.blobName },
-        };
-        return guardedStage("Verification", guard, { source }, async () => {
+        return guardedStage("Verification", stageGuard(inputs), { source }, async () => {
             const target = parseDatabaseUrl(inputs.targetUrl);
             const expected: Record<string, string> = {};
             if (inputs.freeze.spec.mode === "readonly-source") expected.default_transaction_read_only = "the source is frozen read-only (freezeMode readonly-source)";
