@@ -157,15 +157,18 @@ export async function withClient<T>(conn: PgConnection, fn: (c: Client) => Promi
     }
 }
 
+/** The major version of a server_version_num: 150004 -> 15 (10 and later), 90624 -> 9.6 (before 10). */
+export function majorVersion(versionNum: number): number {
+    return versionNum >= 100000 ? Math.floor(versionNum / 10000) : Math.floor(versionNum / 10000) + Math.floor((versionNum % 10000) / 100) / 10;
+}
+
 export async function serverVersion(conn: PgConnection): Promise<{ num: number; major: number; text: string }> {
     return withClient(conn, async (c) => {
         const r = await c.query<{ num: string; text: string }>(
             "SELECT current_setting('server_version_num') AS num, current_setting('server_version') AS text",
         );
         const num = Number(r.rows[0].num);
-        // 10 and later: 150004 -> 15. Before 10: 90624 -> 9.6.
-        const major = num >= 100000 ? Math.floor(num / 10000) : Math.floor(num / 100) / 100;
-        return { num, major, text: r.rows[0].text };
+        return { num, major: majorVersion(num), text: r.rows[0].text };
     });
 }
 

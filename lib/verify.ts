@@ -26,7 +26,7 @@
  */
 import * as crypto from "crypto";
 import type { Client } from "pg";
-import { withClient, quoteIdent } from "./pg";
+import { majorVersion, withClient, quoteIdent } from "./pg";
 import { errorMessage } from "./errors";
 import { redact } from "./redact";
 import { formatBytes, formatDuration } from "./progress";
@@ -1407,7 +1407,7 @@ export async function verifyDatabases(source: PgConnection, target: PgConnection
     const notes: string[] = [];
     if (r.extraFloatDigits === 0) notes.push(`float columns are compared to 15 significant digits: the source (${servers.source.version}) and the target (${servers.target.version}) print floats differently at full precision`);
     if (r.utf8) notes.push(`row text is converted to UTF-8 before hashing: the source encoding is ${servers.source.encoding}, the target's ${servers.target.encoding}`);
-    if (Math.floor(servers.source.versionNum / 10000) !== Math.floor(servers.target.versionNum / 10000)) {
+    if (majorVersion(servers.source.versionNum) !== majorVersion(servers.target.versionNum)) {
         notes.push(`definitions are compared as each server prints them (PostgreSQL ${servers.source.version} and ${servers.target.version}), without the qualifiers of qualified names, which the two versions print differently`);
     }
     const settings = diffSettings(srcSettings.settings, tgtSettings.settings, { requireSettings: opts.requireSettings, expected: opts.expectedSettingDifferences });
@@ -1417,7 +1417,7 @@ export async function verifyDatabases(source: PgConnection, target: PgConnection
         await prepareSession(c, r, { catalogSearchPath: true, rowSecurity: false });
         return inspectSchema(c, servers[side].versionNum);
     })));
-    const crossVersion = Math.floor(servers.source.versionNum / 10000) !== Math.floor(servers.target.versionNum / 10000);
+    const crossVersion = majorVersion(servers.source.versionNum) !== majorVersion(servers.target.versionNum);
     const schema = diffSchema(srcSchema, tgtSchema, { excludeTables: exclude, maxListed: max, crossVersion });
     progress(`schema: ${srcSchema.objects.length} objects on the source, ${tgtSchema.objects.length} on the target, ${schema.differences.length + schema.more} differ`);
 

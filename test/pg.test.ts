@@ -11,7 +11,7 @@ import * as path from "path";
 import * as net from "net";
 import {
     pgClientConfig, pgEnv, parseDatabaseUrl, withClient, serverVersion, listTables, exactRowCounts,
-    databaseSizes, compareTables,
+    databaseSizes, compareTables, majorVersion,
 } from "../lib/pg";
 import { isMigrationError } from "../lib/errors";
 import { startCluster, LocalCluster } from "../local/postgres";
@@ -125,6 +125,15 @@ test("parseDatabaseUrl reads Heroku and Azure style URLs", () => {
     assert.throws(() => parseDatabaseUrl("not a url hunter2"), /^MigrationError: database URL: not a url hunter2 is not a valid URL\./);
     // round trip with the local cluster's URL
     assert.deepEqual(parseDatabaseUrl(cluster!.url("appdb")), cluster!.connection("appdb"));
+});
+
+test("majorVersion: 10 and later by the first two digits, before 10 by the first two parts", () => {
+    assert.equal(majorVersion(180001), 18);
+    assert.equal(majorVersion(150004), 15);
+    assert.equal(majorVersion(100023), 10);
+    assert.equal(majorVersion(90624), 9.6);
+    assert.equal(majorVersion(90500), 9.5);
+    assert.equal(majorVersion(80423), 8.4);
 });
 
 test("serverVersion and databaseSizes", async () => {
