@@ -5,9 +5,11 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import * as authorization from "@pulumi/azure-native/authorization";
 import { Migration } from "./components/migration";
 import { readSettings } from "./lib/config";
-import { findingKey, formatFindings, herokuAppsToCheck, preflightJson, renderPreflightMarkdown, runPreflight } from "./lib/preflight";
+import { azureServerName, findingKey, formatFindings, herokuAppsToCheck, preflightJson, renderPreflightMarkdown, runPreflight } from "./lib/preflight";
+import { armEndpointForHost, checkAzureBackups, noCredentials, type AzureBackupCheck } from "./lib/azureBackup";
 import * as heroku from "./lib/heroku";
 import { MigrationError } from "./lib/errors";
 import { registerSecret } from "./lib/redact";
@@ -22,9 +24,15 @@ export = async () => {
     const ep = heroku.herokuEndpointsFromEnv();
     const herokuApps = await Promise.all(herokuAppsToCheck(settings).map(async (a) => ({ ...a, exists: (await heroku.getApp(ep, a.name)) !== undefined })));
 
+    // Azure's backups of an Azure source, read with azure-native's credentials (never invoked for
+    // other hosts: the local rehearsal's engine cannot answer these invokes).
+    const server = azureServerName(settings.source.host);
+    const azureBackup = server ? await sourceBackups(server, settings.source.host, settings.sourceResourceGroup) : undefined;
+
     // Preflight runs in preview and in up, before anything is created or frozen.
     const preflight = await runPreflight({ ...settings.source, password }, {
         herokuApps,
+        azureBackup,
         plan: settings.heroku.plan,
         freeze: settings.freeze,
         acknowledge: settings.acknowledge,
@@ -63,3 +71,17 @@ export = async () => {
         databaseUrl: migration.databaseUrl,
     };
 };
+
+/** The flexible server's backups through Azure Resource Manager; unavailable when azure-native has no credentials. */
+async function sourceBackups(server: string, host: string, resourceGroup: string | undefined): Promise<AzureBackupCheck> {
+    let token: string;
+    let subscriptionId: string;
+    try {
+        token = (await authorization.getClientToken()).token;
+        registerSecret(token);
+        subscriptionId = (await authorization.getClientConfig()).subscriptionId;
+    } catch (err) {
+        return noCredentials(err);
+    }
+    return checkAzureBackups({ token, subscriptionId, serverName: server, resourceGroup, armEndpoint: armEndpointForHost(host) });
+}

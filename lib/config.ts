@@ -88,6 +88,13 @@ export interface MigrationSettings {
     dependentApps: string[];
     /** Acknowledged blocking preflight findings. @default [] */
     acknowledge: AcknowledgeEntry[];
+    /**
+     * Azure resource group of the source server, used only by preflight to look up its backups
+     * (unset: the server is found by name in the subscription). Kept off `source` on purpose:
+     * `source` is an input of the dump, freeze, restore, verification and cutover resources, and
+     * DumpToBlob replaces itself when `source` changes, so setting this key would re-run the dump.
+     */
+    sourceResourceGroup?: string;
 }
 
 /** Returns a config value as Pulumi stores it (a string; arrays and objects as JSON). */
@@ -232,6 +239,11 @@ export function readSettings(get: ConfigGetter): MigrationSettings {
         requireSettings: list("verifyRequireSettings", []).map((x) => x.trim()).filter(Boolean),
     };
 
+    const sourceResourceGroup = optional("sourceResourceGroup");
+    if (sourceResourceGroup !== undefined && (!/^[-\w.()\p{L}]{1,90}$/u.test(sourceResourceGroup) || sourceResourceGroup.endsWith("."))) {
+        throw new ConfigError("sourceResourceGroup", `must be 1 to 90 letters, digits, underscores, hyphens, periods and parentheses, not ending in a period (Azure's rule), got "${sourceResourceGroup}".`, `${setHint("sourceResourceGroup", "my-resource-group")} Leave it empty to find the server by name in the subscription.`);
+    }
+
     const acknowledge = list("acknowledge", []).map((entry): AcknowledgeEntry => {
         const m = /^\s*([a-z][a-z0-9_]*)(?::([^=]*[^=\s]))?\s*=\s*(\S.*)$/.exec(entry);
         if (!m) {
@@ -248,5 +260,6 @@ export function readSettings(get: ConfigGetter): MigrationSettings {
         verify,
         dependentApps: list("dependentApps", []),
         acknowledge,
+        sourceResourceGroup,
     };
 }

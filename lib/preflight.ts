@@ -21,13 +21,16 @@
  * - the write freeze: what is frozen (freeze settings), and an estimate of dump + upload +
  *   restore + verification from the measured size and a measured read rate (a bounded sample of
  *   the largest table, a few MiB), with the assumptions stated;
- * - a recent Azure backup: preflight holds no Azure credentials, so it says how to check.
+ * - a recent Azure backup (backupFindings): for an Azure host, index.ts lists the flexible server's
+ *   backups through Azure Resource Manager with azure-native's credentials (lib/azureBackup.ts);
+ *   the newest completed one is info within AZURE_BACKUP_MAX_AGE_HOURS, a warning when older,
+ *   blocking when there is none; without credentials or permission, a warning that says how to check.
  *
  * Plain functions, no module-level mutable state (lib/ may be captured by dynamic providers).
  */
 import type { Client } from "pg";
 import { pgToolVersion } from "./pgbin";
-import { quoteIdent, withClient } from "./pg";
+import { majorVersion, quoteIdent, withClient } from "./pg";
 import {
     DUMP_RESTORE_LIMIT_BYTES, HEROKU_DEFAULT_POSTGRES_MAJOR, findPlan, herokuPostgresPlans, smallestPlanThatFits, type PlanInfo,
 } from "./plans";
@@ -36,6 +39,7 @@ import {
 } from "./extensions";
 import { formatBytes, formatDuration } from "./progress";
 import { redact } from "./redact";
+import { assessBackups, type AzureBackupCheck } from "./azureBackup";
 import type { AcknowledgeEntry, FreezeSettings } from "./config";
 import type { PgConnection } from "./types";
 
@@ -167,6 +171,8 @@ export interface PreflightOptions {
     sampleBytes?: number;
     /** Heroku apps the configuration names, looked up by the caller (see herokuAppsToCheck). */
     herokuApps?: HerokuAppCheck[];
+    /** Azure's backups of an Azure source (lib/azureBackup.ts checkAzureBackups); without it preflight says how to check. */
+    azureBackup?: AzureBackupCheck;
 }
 
 /** A Heroku app named in the configuration, and whether the Platform API found it. */
@@ -647,7 +653,8 @@ function computeEstimate(ins: Inspection): FreezeEstimate {
     };
 }
 
-function azureServerName(host: string): string | undefined {
+/** The server name of an Azure Database for PostgreSQL host (`myserver` of myserver.postgres.database.azure.com), else undefined. */
+export function azureServerName(host: string): string | undefined {
     return AZURE_HOST.exec(host)?.[1];
 }
 
@@ -663,6 +670,7 @@ interface Context {
     freeze?: FreezeSettings;
     herokuApp?: { name: string; create: boolean };
     herokuApps?: HerokuAppCheck[];
+    azureBackup?: AzureBackupCheck;
     estimate: FreezeEstimate;
     freezePlan: FreezePlan;
 }
@@ -885,17 +893,66 @@ function buildFindings(x: Context): { findings: Finding[]; suggested: PlanInfo |
         "See the assumptions in preflight.md; a rehearsal (npm start) against a copy of the real database gives the real numbers.");
 
     // A recent backup of the source.
-    const server = azureServerName(x.source.host);
-    if (server) {
-        add("warning", "azure_backup_unverified", undefined,
-            `Preflight cannot see Azure's backups of ${server} (it uses no Azure credentials). Heroku's guide asks for a recent backup before migrating.`,
-            `Check that one finished recently: \`az postgres flexible-server backup list --resource-group <resource group of ${server}> --name ${server} --output table\` (Azure CLI 2.86 and later: \`--server-name ${server}\`); make one now with \`az postgres flexible-server backup create\` if the newest is too old.`);
-    } else {
-        add("info", "backup_unverified", undefined,
-            `${x.source.host} is not an Azure Database for PostgreSQL host; preflight does not check its backups.`, "Make sure a recent backup of the source exists before the freeze.");
-    }
+    out.push(...backupFindings(x.source.host, x.azureBackup, new Date()));
 
     return { findings: out, suggested, exclude };
+}
+
+/**
+ * Azure flexible server takes a snapshot backup once a day, so on a server in use the newest
+ * completed backup is at most about 24 hours old; the extra hour covers the snapshot's own run
+ * time and the drift of its schedule. Older means a daily snapshot was missed (or skipped: Azure
+ * skips it while no database changed, and a stopped server takes none).
+ */
+export const AZURE_BACKUP_MAX_AGE_HOURS = 25;
+
+/** How to make a backup now, in the CLI's current spelling and the one from Azure CLI 2.86. */
+function backupCreateCommand(resourceGroup: string, server: string): string {
+    return `\`az postgres flexible-server backup create --resource-group ${resourceGroup} --name ${server} --backup-name pre-heroku-migration\` (Azure CLI 2.86 and later: \`--server-name ${server} --name pre-heroku-migration\`)`;
+}
+
+/** "5h03m", or "3.2 days" from two days on. */
+function formatAge(ms: number): string {
+    return ms < 48 * 3600_000 ? formatDuration(ms) : `${(ms / 86_400_000).toFixed(1)} days`;
+}
+
+/**
+ * The backup findings for the source host, from Azure's backup list when it was read (pure).
+ * - not an Azure host: info `backup_unverified`;
+ * - no check, or unavailable: warning `azure_backup_unverified` with the reason and how to check;
+ * - newest completed backup within AZURE_BACKUP_MAX_AGE_HOURS: info `azure_backup_recent`;
+ * - older: warning `azure_backup_old`; none completed: blocking `azure_backup_missing` (acknowledgeable).
+ */
+export function backupFindings(host: string, check: AzureBackupCheck | undefined, now: Date): Finding[] {
+    const finding = (level: FindingLevel, code: string, message: string, action: string): Finding => ({ level, code, message, action });
+    const server = azureServerName(host);
+    if (!server) {
+        return [finding("info", "backup_unverified",
+            `${host} is not an Azure Database for PostgreSQL host; preflight does not check its backups.`, "Make sure a recent backup of the source exists before the freeze.")];
+    }
+    if (!check || check.state === "unavailable") {
+        const why = check ? check.reason.replace(/\.$/, "") : "no Azure backup check was run (no Azure credentials were given to preflight)";
+        return [finding("warning", "azure_backup_unverified",
+            `Preflight could not read Azure's backups of ${server}: ${why}. Heroku's guide asks for a recent backup before migrating.`,
+            `Check that one finished recently: \`az postgres flexible-server backup list --resource-group <resource group of ${server}> --name ${server} --output table\` (Azure CLI 2.86 and later: \`--server-name ${server}\`); make one now with \`az postgres flexible-server backup create\` if the newest is too old.`)];
+    }
+    const a = assessBackups(check.backups, now);
+    const counts = `${plural(a.total, "backup")} listed (${a.automatic} automatic, ${a.onDemand} on-demand${a.total > a.completed ? `, ${a.total - a.completed} without a completion time` : ""})`;
+    const create = backupCreateCommand(check.resourceGroup, check.server);
+    if (!a.newest) {
+        return [finding("blocking", "azure_backup_missing",
+            `Azure has no completed backup of ${check.server} (resource group ${check.resourceGroup}; ${counts}): if the migration goes wrong there is no backup to go back to. Heroku's guide asks for a recent backup before migrating.`,
+            `Make one now: ${create}, then run \`pulumi preview\` again.`)];
+    }
+    const n = a.newest;
+    const newest = `${n.name} (${n.automatic ? "automatic" : "on-demand"}), completed ${n.completedTime}, ${formatAge(n.ageMs)} ago`;
+    if (n.ageMs <= AZURE_BACKUP_MAX_AGE_HOURS * 3600_000) {
+        return [finding("info", "azure_backup_recent",
+            `Newest Azure backup of ${check.server}: ${newest}; ${counts}.`, "Nothing to do: Azure can restore the source from it (or to any point within its retention) if the migration goes wrong.")];
+    }
+    return [finding("warning", "azure_backup_old",
+        `The newest Azure backup of ${check.server} is ${newest}: older than ${AZURE_BACKUP_MAX_AGE_HOURS} hours, although Azure takes one daily (it skips days on which no database changed, and a stopped server takes none); ${counts}. Heroku's guide asks for a recent backup before migrating.`,
+        `Make one now: ${create}, then run \`pulumi preview\` again.`)];
 }
 
 function largestTables(ins: Inspection, n: number): TableSize[] {
@@ -981,10 +1038,10 @@ export async function runPreflight(source: PgConnection, opts: PreflightOptions)
             await c.query("ROLLBACK").catch(() => undefined);
         }
     });
-    const serverMajor = ins.versionNum >= 100000 ? Math.floor(ins.versionNum / 10000) : Math.floor(ins.versionNum / 100) / 100;
+    const serverMajor = majorVersion(ins.versionNum);
     const estimate = computeEstimate(ins);
     const fp = freezePlan(opts.freeze, formatDuration(estimate.totalSeconds * 1000));
-    const built = buildFindings({ source, ins, dump, restore, serverMajor, plan, plans, herokuMajor, freeze: opts.freeze, herokuApp: opts.herokuApp, herokuApps: opts.herokuApps, estimate, freezePlan: fp });
+    const built = buildFindings({ source, ins, dump, restore, serverMajor, plan, plans, herokuMajor, freeze: opts.freeze, herokuApp: opts.herokuApp, herokuApps: opts.herokuApps, azureBackup: opts.azureBackup, estimate, freezePlan: fp });
     const findings = sortFindings(applyAcknowledgements(built.findings, opts.acknowledge ?? []));
 
     const acknowledgedUnsupported = findings.filter((f) => f.code === "extension_unsupported" && f.acknowledged).map((f) => f.subject as string);

@@ -140,3 +140,20 @@ test("acknowledge entries are code[:subject]=reason, and every one needs a reaso
         );
     }
 });
+
+test("sourceResourceGroup is optional, stays off `source`, and follows Azure's naming rule", () => {
+    const unset = settingsWith({});
+    assert.equal(unset.sourceResourceGroup, undefined);
+    assert.equal(settingsWith({ sourceResourceGroup: "  " }).sourceResourceGroup, undefined);
+    const s = settingsWith({ sourceResourceGroup: " rg-prod_db.(eu) " });
+    assert.equal(s.sourceResourceGroup, "rg-prod_db.(eu)");
+    // `source` is an input of DumpToBlob, which replaces itself when it changes.
+    assert.equal("resourceGroup" in s.source, false);
+    assert.deepEqual(s.source, unset.source);
+    for (const bad of ["rg/prod", "rg.", "x".repeat(91)]) {
+        assert.equal(
+            messageOf(() => settingsWith({ sourceResourceGroup: bad })),
+            `config \`sourceResourceGroup\`: must be 1 to 90 letters, digits, underscores, hyphens, periods and parentheses, not ending in a period (Azure's rule), got "${bad}". Set it with \`pulumi config set sourceResourceGroup my-resource-group\`. Leave it empty to find the server by name in the subscription.`,
+        );
+    }
+});
