@@ -17,7 +17,7 @@ import * as path from "path";
 import * as http from "http";
 import * as https from "https";
 import { execFile } from "child_process";
-import { Client } from "pg";
+import { parseDatabaseUrl, withClient } from "../lib/pg";
 import { startCluster, LocalCluster } from "../local/postgres";
 import { pgBin } from "../lib/pgbin";
 import { startHerokuEmulator, HerokuEmulatorHandle } from "../emulator/heroku";
@@ -38,13 +38,8 @@ interface CliResult {
 }
 
 async function sql<T = Record<string, unknown>>(url: string, text: string): Promise<T[]> {
-    const c = new Client({ connectionString: url });
-    await c.connect();
-    try {
-        return (await c.query(text)).rows as T[];
-    } finally {
-        await c.end();
-    }
+    // lib/pg reads sslmode like libpq (require encrypts without verifying the local cluster's certificate).
+    return withClient(parseDatabaseUrl(url), async (c) => (await c.query(text)).rows as T[]);
 }
 
 describe("Heroku CLI against the emulator", { skip }, () => {
@@ -107,7 +102,7 @@ describe("Heroku CLI against the emulator", { skip }, () => {
         if (!cliInstalled) throw new Error(`HEROKU_CLI_REQUIRED=1 but the Heroku CLI is not at ${CLI}; run emulator/heroku/install-cli.sh`);
         tmp = fs.mkdtempSync(path.join(os.tmpdir(), "conformance-test-"));
         for (const d of ["home", "cwd", "dumps"]) fs.mkdirSync(path.join(tmp, d));
-        [target, source] = await Promise.all([startCluster({ dataDir: path.join(tmp, "target") }), startCluster({ dataDir: path.join(tmp, "source") })]);
+        [target, source] = await Promise.all([startCluster({ dataDir: path.join(tmp, "target"), ssl: true }), startCluster({ dataDir: path.join(tmp, "source") })]);
 
         await sql(source.url(), "CREATE ROLE azure_app LOGIN PASSWORD 'x'");
         await sql(source.url(), "CREATE DATABASE inventory OWNER azure_app");
@@ -198,6 +193,14 @@ describe("Heroku CLI against the emulator", { skip }, () => {
         databaseUrl = r.stdout.trim();
         assert.equal(databaseUrl, (await api("GET", `/apps/${APP}/config-vars`)).DATABASE_URL);
         assert.match(databaseUrl, new RegExp(`^postgres://u[0-9a-f]{13}:p[0-9a-f]{64}@127\\.0\\.0\\.1:${target.port}/d[0-9a-f]{13}$`));
+    });
+
+    test("pg:extensions lists what the essential database allows (its rds.allowed_extensions), through psql", async () => {
+        const r = await heroku(["pg:extensions", "--app", APP]);
+        assert.equal(r.code, 0, explain(r));
+        const names = r.stdout.split("\n").map((l) => l.split("|")[0].trim()).filter((n) => /^[a-z_][a-z0-9_-]*$/.test(n) && n !== "name");
+        for (const n of ["citext", "pgcrypto", "hstore", "plpgsql"]) assert.ok(names.includes(n), `${n} listed\n${explain(r)}`);
+        for (const n of ["adminpack", "pageinspect", "file_fdw"]) assert.ok(!names.includes(n), `${n} not listed\n${explain(r)}`);
     });
 
     test("pg:backups:restore <URL> DATABASE --confirm restores the data into the add-on database", async () => {

@@ -270,7 +270,7 @@ export class EmulatorCore {
     private async provision(addonId: string): Promise<void> {
         const addon = this.state.addons.find((a) => a.id === addonId);
         if (!addon || addon.state !== "provisioning") return;
-        const db = addon.db ?? newAddonCredentials(this.opts.admin);
+        const db = addon.db ?? newAddonCredentials(this.opts.admin, addon.plan_name);
         addon.db = db; // remembered before creation, so a crash leaves something to clean up
         this.save();
         try {

@@ -8,6 +8,7 @@ import { Client, ClientConfig } from "pg";
 import * as fs from "fs";
 import type { AddonDatabase } from "./state";
 import { qi, ql, randomHex } from "./util";
+import { HEROKU_SUPPORTED_EXTENSIONS } from "./extensions";
 
 export interface AdminTarget {
     host: string;
@@ -68,14 +69,20 @@ export async function withAdmin<T>(admin: AdminTarget, database: string | undefi
     }
 }
 
+/** The setting that holds a plan's extension allow-list (see AddonDatabase.allowListSetting). */
+export function allowListSettingFor(planName: string): NonNullable<AddonDatabase["allowListSetting"]> {
+    return /^(heroku-postgresql:)?essential-/.test(planName) ? "rds.allowed_extensions" : "extwlist.extensions";
+}
+
 /** Heroku-like credentials: database `d<13 hex>`, user `u<13 hex>`, password `p<64 hex>`. */
-export function newAddonCredentials(admin: AdminTarget): AddonDatabase {
+export function newAddonCredentials(admin: AdminTarget, planName: string): AddonDatabase {
     return {
         host: admin.host,
         port: admin.port,
         database: `d${randomHex(7).slice(0, 13)}`,
         user: `u${randomHex(7).slice(0, 13)}`,
         password: `p${randomHex(32)}`,
+        allowListSetting: allowListSettingFor(planName),
     };
 }
 
@@ -87,6 +94,10 @@ async function createDatabaseOwnedBy(c: Client, db: AddonDatabase): Promise<void
     await c.query(`CREATE DATABASE ${qi(db.database)} OWNER ${qi(db.user)} TEMPLATE template0 ENCODING 'UTF8'`);
     // The database user can reach its own database only (the owner keeps CONNECT).
     await c.query(`REVOKE ALL ON DATABASE ${qi(db.database)} FROM PUBLIC`);
+    // Like Heroku, the database tells its user which extensions it may create
+    // (`show extwlist.extensions`, or rds.allowed_extensions on Essential plans).
+    const setting = db.allowListSetting ?? "extwlist.extensions";
+    await c.query(`ALTER DATABASE ${qi(db.database)} SET ${qi(setting)} = ${ql(HEROKU_SUPPORTED_EXTENSIONS.join(","))}`);
 }
 
 export async function createAddonDatabase(admin: AdminTarget, db: AddonDatabase): Promise<void> {

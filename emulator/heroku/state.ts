@@ -27,6 +27,12 @@ export interface AddonDatabase {
     database: string;
     user: string;
     password: string;
+    /**
+     * The setting that holds the database's extension allow-list, as on Heroku: Essential-tier
+     * databases expose `rds.allowed_extensions` (the Heroku CLI's `pg:extensions` reads it for
+     * essential plans), the other tiers `extwlist.extensions`. @default "extwlist.extensions"
+     */
+    allowListSetting?: "extwlist.extensions" | "rds.allowed_extensions";
 }
 
 export interface AddonRecord {
