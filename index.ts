@@ -60,6 +60,7 @@ export = async () => {
         herokuAppName: migration.appName,
         herokuAppUrl: migration.appUrl,
         addonName: migration.addonName,
+        targetServerVersion: migration.targetServerVersion,
         restoreId: migration.restoreId,
         restoreLogs: migration.restoreLogs,
         dumpBytes: migration.dumpBytes,

@@ -8,6 +8,7 @@ import * as storage from "@pulumi/azure-native/storage";
 import * as command from "@pulumi/command";
 import { HerokuApp } from "../providers/herokuApp";
 import { HerokuPostgres } from "../providers/herokuPostgres";
+import { TargetCheck } from "../providers/targetCheck";
 import { WriteFreeze } from "../providers/writeFreeze";
 import { DumpToBlob, type BlobLocation } from "../providers/dumpToBlob";
 import { ReadGrant } from "../providers/readGrant";
@@ -43,6 +44,8 @@ export class Migration extends pulumi.ComponentResource {
     readonly appName: pulumi.Output<string>;
     readonly appUrl: pulumi.Output<string>;
     readonly addonName: pulumi.Output<string>;
+    /** The new Heroku database's PostgreSQL version (TargetCheck). */
+    readonly targetServerVersion: pulumi.Output<string>;
     readonly restoreId: pulumi.Output<string>;
     readonly restoreLogs: pulumi.Output<{ created_at: string; message: string }[]>;
     readonly dumpBytes: pulumi.Output<number>;
@@ -63,6 +66,8 @@ export class Migration extends pulumi.ComponentResource {
         const store = createStorage();
         const app = createHerokuApp();
         const database = createHerokuPostgres();
+        const restoreExtensions = args.preflight.extensions.map((e) => (e.schema && e.schema !== "public" ? `${e.schema}.${e.name}` : e.name));
+        const targetCheck = createTargetCheck();
         const freeze = createWriteFreeze();
         const freezeState: pulumi.Output<FreezeState> = pulumi.all([freeze.spec, freeze.record]).apply(([spec, record]) => ({ spec, record }));
         const dump = createDump();
@@ -75,6 +80,7 @@ export class Migration extends pulumi.ComponentResource {
         this.appName = app.name;
         this.appUrl = app.webUrl;
         this.addonName = database.addonName;
+        this.targetServerVersion = targetCheck.serverVersion;
         this.restoreId = restore.name;
         this.restoreLogs = restore.logs;
         this.dumpBytes = dump.bytes;
@@ -83,7 +89,7 @@ export class Migration extends pulumi.ComponentResource {
         this.verificationResult = verification.result;
         this.databaseUrl = pulumi.secret(pulumi.all([cutover.completedAt, database.databaseUrl]).apply(([, url]) => url));
         this.registerOutputs({
-            appName: this.appName, appUrl: this.appUrl, addonName: this.addonName, restoreId: this.restoreId,
+            appName: this.appName, appUrl: this.appUrl, addonName: this.addonName, targetServerVersion: this.targetServerVersion, restoreId: this.restoreId,
             dumpBytes: this.dumpBytes, verification: this.verification, verificationResult: this.verificationResult, databaseUrl: this.databaseUrl,
         });
 
@@ -146,6 +152,17 @@ export class Migration extends pulumi.ComponentResource {
             }, { parent, dependsOn: [app], retainOnDelete });
         }
 
+        // Guide: "extensions must be supported": the new database's own allow-list decides, before the freeze.
+        function createTargetCheck(): TargetCheck {
+            return new TargetCheck(`${name}-target-check`, {
+                databaseUrl: database.databaseUrl,
+                addonName: database.addonName,
+                plan: s.heroku.plan,
+                extensions: restoreExtensions,
+                sourceMajor: args.preflight.serverMajor,
+            }, { parent, dependsOn: [database] });
+        }
+
         // Guide: "maintenance mode on, workers scaled to zero" - as late as possible, once the target is ready.
         function createWriteFreeze(): WriteFreeze {
             return new WriteFreeze(`${name}-freeze`, {
@@ -157,7 +174,7 @@ export class Migration extends pulumi.ComponentResource {
                     unfreezeCommand: s.freeze.unfreezeCommand,
                 },
                 source: s.source,
-            }, { parent, dependsOn: [database, store.container] });
+            }, { parent, dependsOn: [database, targetCheck, store.container] });
         }
 
         // Guide: "pg_dump -Fc -b -v", uploaded to the private container.
@@ -193,7 +210,7 @@ export class Migration extends pulumi.ComponentResource {
                 backupUrl: grant.url,
                 dumpEtag: dump.etag,
                 // Heroku pre-installs a bare name into public; an extension elsewhere is schema.name.
-                extensions: args.preflight.extensions.map((e) => (e.schema && e.schema !== "public" ? `${e.schema}.${e.name}` : e.name)),
+                extensions: restoreExtensions,
                 source: s.source,
                 freeze: freezeState,
                 unfreezeOnFailure: s.freeze.unfreezeOnFailure,

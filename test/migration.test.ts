@@ -12,7 +12,7 @@ test("Migration declares the guide's steps in order, with explicit dependencies,
 
     assert.deepEqual([...r.keys()].sort(), [
         "migration", "migration-acceptance", "migration-app", "migration-container", "migration-cutover", "migration-database",
-        "migration-dump", "migration-freeze", "migration-grant", "migration-restore", "migration-storage", "migration-verify",
+        "migration-dump", "migration-freeze", "migration-grant", "migration-restore", "migration-storage", "migration-target-check", "migration-verify",
     ]);
     const type = (n: string) => r.get(n)!.type;
     assert.equal(type("migration"), "azure-to-heroku-pg:index:Migration");
@@ -20,6 +20,7 @@ test("Migration declares the guide's steps in order, with explicit dependencies,
     assert.equal(type("migration-container"), "azure-native:storage:BlobContainer");
     assert.equal(type("migration-app"), "pulumi-nodejs:dynamic/heroku:App");
     assert.equal(type("migration-database"), "pulumi-nodejs:dynamic/heroku:Postgres");
+    assert.equal(type("migration-target-check"), "pulumi-nodejs:dynamic/migration:TargetCheck");
     assert.equal(type("migration-freeze"), "pulumi-nodejs:dynamic/migration:WriteFreeze");
     assert.equal(type("migration-dump"), "pulumi-nodejs:dynamic/migration:DumpToBlob");
     assert.equal(type("migration-grant"), "pulumi-nodejs:dynamic/migration:ReadGrant");
@@ -33,7 +34,8 @@ test("Migration declares the guide's steps in order, with explicit dependencies,
     const deps = (n: string) => r.get(n)!.deps;
     assert.ok(deps("migration-container").includes("migration-storage"));
     assert.ok(deps("migration-database").includes("migration-app"));
-    for (const d of ["migration-database", "migration-container"]) assert.ok(deps("migration-freeze").includes(d), `freeze after ${d}`);
+    assert.ok(deps("migration-target-check").includes("migration-database"));
+    for (const d of ["migration-database", "migration-target-check", "migration-container"]) assert.ok(deps("migration-freeze").includes(d), `freeze after ${d}`);
     assert.ok(deps("migration-dump").includes("migration-freeze"));
     assert.ok(deps("migration-grant").includes("migration-dump"));
     for (const d of ["migration-grant", "migration-database"]) assert.ok(deps("migration-restore").includes(d), `restore after ${d}`);
@@ -62,6 +64,9 @@ test("Migration declares the guide's steps in order, with explicit dependencies,
     assert.ok(r.get("migration-acceptance")!.secretOutputs.includes("stdout"));
     assert.deepEqual(r.get("migration-dump")!.inputs.blobName, "azure-to-heroku-pg/test/appdb.dump");
     assert.deepEqual(r.get("migration-restore")!.inputs.extensions, ["citext"]);
+    // The live extension check asks the new database for the same extensions the restore sends.
+    assert.deepEqual(r.get("migration-target-check")!.inputs.extensions, ["citext"]);
+    assert.ok(r.get("migration-target-check")!.secretInputs.includes("databaseUrl"));
     assert.deepEqual(r.get("migration-cutover")!.inputs.dependentApps, ["web-app"]);
 
     // A failing acceptance command says that the cutover did not run and where the freeze stands.

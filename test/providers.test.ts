@@ -32,6 +32,8 @@ import type { BlobTarget, PgConnection } from "../lib/types";
 import { herokuAppProvider } from "../providers/herokuApp";
 import { herokuPostgresProvider, addonNameFor } from "../providers/herokuPostgres";
 import { writeFreezeProvider } from "../providers/writeFreeze";
+import { targetCheckProvider, assessTarget } from "../providers/targetCheck";
+import { HEROKU_SUPPORTED_EXTENSIONS } from "../lib/extensions";
 import { dumpToBlobProvider, type BlobLocation } from "../providers/dumpToBlob";
 import { readGrantProvider } from "../providers/readGrant";
 import { herokuRestoreProvider } from "../providers/herokuRestore";
@@ -342,6 +344,67 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
         // gone: refresh drops it
         assert.deepEqual(await herokuPostgresProvider.read!(created.id, created.outs), { id: "", props: {} });
         await heroku.deleteApp(ep, "prov-pg");
+    });
+
+    // ---------------------------------------------------------------------------------------
+    test("TargetCheck asks the new database for its own allow-list (rds.allowed_extensions on Essential, extwlist.extensions on other tiers)", async () => {
+        // Essential: what `heroku pg:extensions` reads on an essential plan, readable by the add-on's own user.
+        const t = await targetDb();
+        const shown = await withClient(parseDatabaseUrl(t.databaseUrl), async (c) => (await c.query("SHOW rds.allowed_extensions")).rows[0]["rds.allowed_extensions"]);
+        assert.equal(shown, HEROKU_SUPPORTED_EXTENSIONS.join(","));
+        const inputs = { databaseUrl: t.databaseUrl, addonName: addonNameFor(t.app), plan: "essential-0", extensions: ["citext", "pgcrypto", "plpgsql"], sourceMajor: 15 };
+        let mark = stderr.length;
+        const ok = await targetCheckProvider.create(inputs);
+        assert.equal(ok.outs.allowListSetting, "rds.allowed_extensions");
+        assert.equal(ok.outs.allowedCount, HEROKU_SUPPORTED_EXTENSIONS.length);
+        assert.equal(ok.outs.serverMajor, 15);
+        assert.match(ok.outs.serverVersion, /^15\.\d+$/);
+        assert.deepEqual(progressSince(mark), [`[TargetCheck] prov-target-postgres runs PostgreSQL ${ok.outs.serverVersion}; it allows all 3 extension(s) the restore needs (rds.allowed_extensions)`]);
+
+        // Standard: extwlist.extensions, as `echo 'show extwlist.extensions' | heroku pg:psql` shows.
+        await herokuAppProvider.create({ name: "prov-std", create: true, region: "us" });
+        const std = await herokuPostgresProvider.create({ app: "prov-std", plan: "standard-0", allowPlanReplace: false });
+        secretUrls.push(std.outs.databaseUrl);
+        const stdCheck = await targetCheckProvider.create({ ...inputs, databaseUrl: std.outs.databaseUrl, addonName: std.outs.addonName, plan: "standard-0", extensions: ["public.hstore"] });
+        assert.equal(stdCheck.outs.allowListSetting, "extwlist.extensions");
+
+        // Refused: one on the server but not allowed (adminpack), one allowed but not installed on this server.
+        const available = await withClient(parseDatabaseUrl(t.databaseUrl), async (c) => (await c.query<{ name: string }>("SELECT name FROM pg_available_extensions")).rows.map((r) => r.name));
+        const missing = ["postgis", "vector", "hll", "pg_partman"].find((n) => HEROKU_SUPPORTED_EXTENSIONS.includes(n) && !available.includes(n));
+        assert.ok(missing, "an allow-listed extension this PostgreSQL install lacks");
+        assert.ok(available.includes("adminpack"));
+        mark = stderr.length;
+        const refused = await failure(targetCheckProvider.create({ ...inputs, extensions: ["citext", "adminpack", `geo.${missing}`] }));
+        assert.ok(isMigrationError(refused));
+        const what = `the Heroku database prov-target-postgres (essential-0) will not create extensions adminpack (not in its rds.allowed_extensions), ${missing} (not installed on its server (pg_available_extensions)), which the restore needs, so the restore would fail. Nothing is frozen yet. Its rds.allowed_extensions: ${HEROKU_SUPPORTED_EXTENSIONS.join(",")}.`;
+        const hint = `Either drop them on the source if nothing needs them (DROP EXTENSION adminpack; DROP EXTENSION ${missing}; preflight lists what depends on each), or choose a Heroku plan whose databases offer them (\`heroku pg:extensions -a <app>\` on a database of that plan shows its list) and set herokuPlan (with herokuAllowPlanReplace true); then run \`pulumi up\` again.`;
+        assert.equal(refused.message, `TargetCheck: ${what} ${hint}`);
+        assert.equal((refused as any).hint, hint);
+        assert.deepEqual(progressSince(mark), [], "nothing was reported as checked");
+
+        // diff: re-checks when the extensions or the database change, not when the order does.
+        const diff = (n: any) => targetCheckProvider.diff!("id", ok.outs, n);
+        assert.deepEqual(await diff({ ...inputs, extensions: ["plpgsql", "pgcrypto", "citext"] }), { changes: false, replaces: [], deleteBeforeReplace: true });
+        assert.deepEqual(await diff({ ...inputs, extensions: ["citext"] }), { changes: true, replaces: ["extensions"], deleteBeforeReplace: true });
+        assert.deepEqual(await diff({ ...inputs, databaseUrl: std.outs.databaseUrl }), { changes: true, replaces: ["databaseUrl"], deleteBeforeReplace: true });
+
+        await herokuPostgresProvider.delete!(std.id, std.outs);
+        await heroku.deleteApp(ep, "prov-std");
+    });
+
+    test("TargetCheck's assessment: a \"*\" allow-list, no allow-list at all, and an older target version", () => {
+        const facts = { versionNum: 160004, versionText: "16.4", available: ["citext", "hstore", "plpgsql"] };
+        assert.deepEqual(assessTarget({ ...facts, allowList: { setting: "rds.allowed_extensions", names: ["*"] } }, ["citext", "x.hstore"], 16).refused, []);
+        assert.deepEqual(assessTarget({ ...facts, allowList: { setting: "rds.allowed_extensions", names: ["*"] } }, ["postgis"], 16).refused,
+            [{ name: "postgis", why: "not installed on its server (pg_available_extensions)" }]);
+        assert.deepEqual(assessTarget(facts, ["hstore", "ltree"], 16).refused, [{ name: "ltree", why: "not installed on its server (pg_available_extensions)" }]);
+        assert.deepEqual(assessTarget({ ...facts, allowList: { setting: "extwlist.extensions", names: ["citext", " hstore"] } }, ["HSTORE", "plpgsql"], 16).refused, []);
+        const older = assessTarget(facts, [], 17);
+        assert.equal(older.targetMajor, 16);
+        assert.equal(older.versionWarning,
+            "the Heroku database runs PostgreSQL 16.4, older than the source's 17: objects or syntax new in 17 may fail to restore (the restore log and verification will show it). Heroku chooses the version of a new database; ask Heroku support for a newer one if the restore fails.");
+        assert.equal(assessTarget(facts, [], 16).versionWarning, undefined);
+        assert.equal(assessTarget({ ...facts, versionNum: 90624 }, [], 9.6).targetMajor, 9.6);
     });
 
     // ---------------------------------------------------------------------------------------

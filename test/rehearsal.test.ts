@@ -52,7 +52,11 @@ test("npm start migrates the source, the target holds the same data, a second ru
     assert.equal(fs.existsSync(path.join(fx.dir, "state", "rehearsal.json")), false, "preview writes no state");
     const plan = JSON.parse(fs.readFileSync(path.join(fx.dir, "migration-plan.json"), "utf8"));
     assert.equal(plan.status, "planned");
-    assert.deepEqual(plan.steps.map((st: { op: string }) => st.op), Array(11).fill("create"));
+    assert.deepEqual(plan.steps.map((st: { op: string }) => st.op), Array(12).fill("create"));
+    // The target's own extension check comes after the database and before the freeze.
+    const order = plan.steps.map((st: { name: string }) => st.name);
+    assert.ok(order.indexOf("migration-database") < order.indexOf("migration-target-check"), order.join(", "));
+    assert.ok(order.indexOf("migration-target-check") < order.indexOf("migration-freeze"), order.join(", "));
 
     const up = fx.rehearse("up");
     assert.equal(up.status, 0, up.out);
@@ -112,7 +116,7 @@ test("npm start migrates the source, the target holds the same data, a second ru
     const destroy = fx.rehearse("destroy");
     assert.equal(destroy.status, 0, destroy.out);
     assert.match(destroy.out, /\[DumpToBlob\] deleted dump pg-migration\/azure-to-heroku-pg\/rehearsal\/appdb\.dump/);
-    assert.match(destroy.out, /Destroy complete: 11 deleted, 0 retained\./);
+    assert.match(destroy.out, /Destroy complete: 12 deleted, 0 retained\./);
     const state = JSON.parse(fs.readFileSync(path.join(fx.dir, "state", "rehearsal.json"), "utf8"));
     assert.deepEqual(state.resources, []);
     assert.deepEqual(await fx.blobs(), [], "no blob left behind");

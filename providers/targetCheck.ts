@@ -1,0 +1,169 @@
+/**
+ * TargetCheck: asks the new Heroku database itself, before anything is frozen, whether it will
+ * accept the restore. Preflight judges extensions against Heroku's published list
+ * (lib/extensions.ts) because in `pulumi preview` the database does not exist yet; once the
+ * add-on is available, its own allow-list is the truth. Heroku documents the check as
+ * `echo 'show extwlist.extensions' | heroku pg:psql`; Essential-tier databases hold the list in
+ * `rds.allowed_extensions` instead (the Heroku CLI's `pg:extensions` reads that one for essential
+ * plans). An extension the restore needs that the database does not allow (or does not have
+ * installed at all, pg_available_extensions) fails here, so WriteFreeze, which depends on this
+ * resource, never freezes the app for a restore that would fail.
+ *
+ * It also records the target's PostgreSQL version and warns when it is older than the source's
+ * (pg_dump's archive from a newer server is not guaranteed to restore into an older one).
+ *
+ * Read-only on the target; nothing to delete. Re-runs when the extensions or the database change.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { MigrationError } from "../lib/errors";
+import { majorVersion, parseDatabaseUrl, withClient } from "../lib/pg";
+import { progress } from "../lib/progress";
+import { quoteExtName } from "../lib/extensions";
+
+export interface TargetCheckArgs {
+    /** Secret: the add-on's DATABASE_URL. */
+    databaseUrl: pulumi.Input<string>;
+    /** For messages: the add-on and the plan. */
+    addonName: pulumi.Input<string>;
+    plan: pulumi.Input<string>;
+    /** Extensions the restore will create: names, or `schema.name` as HerokuRestore sends them. */
+    extensions: pulumi.Input<string[]>;
+    /** The source's PostgreSQL major version (preflight). */
+    sourceMajor: pulumi.Input<number>;
+}
+
+interface Inputs { databaseUrl: string; addonName: string; plan: string; extensions: string[]; sourceMajor: number }
+interface Outputs extends Inputs {
+    serverVersion: string;
+    serverMajor: number;
+    /** Where the allow-list came from: a setting name, or "none" when the database has neither. */
+    allowListSetting: string;
+    allowedCount: number;
+    checkedAt: string;
+}
+
+/** The settings a Heroku Postgres database keeps its extension allow-list in, in the order tried. */
+export const ALLOW_LIST_SETTINGS = ["extwlist.extensions", "rds.allowed_extensions"] as const;
+
+export interface TargetFacts {
+    versionNum: number;
+    versionText: string;
+    /** The setting the allow-list came from, and its entries; undefined when neither setting exists. */
+    allowList?: { setting: string; names: string[] };
+    available: string[];
+}
+
+export interface TargetAssessment {
+    /** Extensions the restore needs that the target will not create, with why. */
+    refused: { name: string; why: string }[];
+    /** A warning line when the target's major is older than the source's. */
+    versionWarning?: string;
+    targetMajor: number;
+}
+
+/** The extension name of a restore entry (`schema.name` or `name`). */
+function bareName(entry: string): string {
+    const dot = entry.indexOf(".");
+    return (dot >= 0 ? entry.slice(dot + 1) : entry).trim().toLowerCase();
+}
+
+/**
+ * Pure: which of the restore's extensions the target refuses. An allow-list of "*" (RDS's
+ * "everything available") restricts nothing beyond pg_available_extensions.
+ */
+export function assessTarget(facts: TargetFacts, extensions: string[], sourceMajor: number): TargetAssessment {
+    const available = new Set(facts.available.map((n) => n.toLowerCase()));
+    const listed = facts.allowList ? new Set(facts.allowList.names.map((n) => n.trim().toLowerCase()).filter((n) => n !== "")) : undefined;
+    const everything = listed?.has("*") ?? false;
+    const refused: { name: string; why: string }[] = [];
+    for (const name of [...new Set(extensions.map(bareName))]) {
+        if (name === "plpgsql") continue; // always there
+        if (facts.allowList && !everything && !listed!.has(name)) refused.push({ name, why: `not in its ${facts.allowList.setting}` });
+        else if (!available.has(name)) refused.push({ name, why: "not installed on its server (pg_available_extensions)" });
+    }
+    const targetMajor = majorVersion(facts.versionNum);
+    const versionWarning = targetMajor < sourceMajor
+        ? `the Heroku database runs PostgreSQL ${facts.versionText}, older than the source's ${sourceMajor}: objects or syntax new in ${sourceMajor} may fail to restore (the restore log and verification will show it). Heroku chooses the version of a new database; ask Heroku support for a newer one if the restore fails.`
+        : undefined;
+    return { refused, versionWarning, targetMajor };
+}
+
+/** Reads the target's version, allow-list and available extensions (read-only). */
+export async function readTargetFacts(databaseUrl: string): Promise<TargetFacts> {
+    return withClient(parseDatabaseUrl(databaseUrl), async (c) => {
+        const v = await c.query<{ num: string; text: string }>("SELECT current_setting('server_version_num') AS num, current_setting('server_version') AS text");
+        let allowList: TargetFacts["allowList"];
+        for (const setting of ALLOW_LIST_SETTINGS) {
+            const r = await c.query<{ value: string | null }>("SELECT current_setting($1, true) AS value", [setting]);
+            const value = r.rows[0]?.value;
+            if (value !== null && value !== undefined && value !== "") {
+                allowList = { setting, names: value.split(",").map((n) => n.trim()).filter((n) => n !== "") };
+                break;
+            }
+        }
+        const a = await c.query<{ name: string }>("SELECT name FROM pg_available_extensions ORDER BY name");
+        return { versionNum: Number(v.rows[0].num), versionText: v.rows[0].text.split(" ")[0], allowList, available: a.rows.map((r) => r.name) };
+    });
+}
+
+export const targetCheckProvider: pulumi.dynamic.ResourceProvider = {
+    async diff(_id: string, olds: Outputs, news: Inputs) {
+        const replaces: string[] = [];
+        if (olds.databaseUrl !== news.databaseUrl) replaces.push("databaseUrl");
+        if (JSON.stringify([...olds.extensions].sort()) !== JSON.stringify([...news.extensions].sort())) replaces.push("extensions");
+        if (olds.sourceMajor !== news.sourceMajor) replaces.push("sourceMajor");
+        const changes = replaces.length > 0 || olds.addonName !== news.addonName || olds.plan !== news.plan;
+        return { changes, replaces, deleteBeforeReplace: true };
+    },
+
+    async create(inputs: Inputs) {
+        const facts = await readTargetFacts(inputs.databaseUrl);
+        const a = assessTarget(facts, inputs.extensions, inputs.sourceMajor);
+        if (a.refused.length > 0) {
+            const names = a.refused.map((r) => r.name);
+            throw new MigrationError(
+                "TargetCheck",
+                `the Heroku database ${inputs.addonName} (${inputs.plan}) will not create extension${names.length > 1 ? "s" : ""} ${a.refused.map((r) => `${r.name} (${r.why})`).join(", ")}, which the restore needs, so the restore would fail. Nothing is frozen yet.`
+                + (facts.allowList ? ` Its ${facts.allowList.setting}: ${facts.allowList.names.join(",")}.` : ""),
+                `Either drop ${names.length > 1 ? "them" : "it"} on the source if nothing needs ${names.length > 1 ? "them" : "it"} (${names.map((n) => `DROP EXTENSION ${quoteExtName(n)}`).join("; ")}; preflight lists what depends on each), or choose a Heroku plan whose databases offer ${names.length > 1 ? "them" : "it"} (\`heroku pg:extensions -a <app>\` on a database of that plan shows its list) and set herokuPlan (with herokuAllowPlanReplace true); then run \`pulumi up\` again.`,
+            );
+        }
+        if (a.versionWarning) progress("TargetCheck", `warning: ${a.versionWarning}`);
+        const checked = [...new Set(inputs.extensions.map(bareName))];
+        progress("TargetCheck", `${inputs.addonName} runs PostgreSQL ${facts.versionText}; it allows all ${checked.length} extension(s) the restore needs${facts.allowList ? ` (${facts.allowList.setting})` : " (no allow-list setting found; checked pg_available_extensions only)"}`);
+        const outs: Outputs = {
+            ...inputs,
+            serverVersion: facts.versionText,
+            serverMajor: a.targetMajor,
+            allowListSetting: facts.allowList?.setting ?? "none",
+            allowedCount: facts.allowList?.names.length ?? facts.available.length,
+            checkedAt: new Date().toISOString(),
+        };
+        return { id: `${inputs.addonName}@${outs.checkedAt}`, outs };
+    },
+
+    async update(_id: string, olds: Outputs, news: Inputs) {
+        return { outs: { ...olds, ...news } };
+    },
+
+    async delete() {
+        // Read-only check: nothing to delete.
+    },
+};
+
+export class TargetCheck extends pulumi.dynamic.Resource {
+    declare readonly serverVersion: pulumi.Output<string>;
+    declare readonly serverMajor: pulumi.Output<number>;
+    declare readonly allowListSetting: pulumi.Output<string>;
+
+    constructor(name: string, args: TargetCheckArgs, opts?: pulumi.CustomResourceOptions) {
+        super(
+            targetCheckProvider,
+            name,
+            { ...args, databaseUrl: pulumi.secret(args.databaseUrl), serverVersion: undefined, serverMajor: undefined, allowListSetting: undefined, allowedCount: undefined, checkedAt: undefined },
+            { ...opts, additionalSecretOutputs: ["databaseUrl"] },
+            "migration",
+            "TargetCheck",
+        );
+    }
+}
