@@ -233,9 +233,7 @@ export function armEndpointForHost(host: string): string {
 /** Shortens and redacts an error for a reason: first line, at most 200 characters. */
 export function shortReason(err: unknown, token?: string): string {
     const raw = err instanceof Error ? err.message : String(err);
-    let text = token ? raw.split(token).join("[secret]") : raw;
-    text = redact(text).split("\n")[0].replace(/\s+/g, " ").trim();
-    return text.length > 200 ? `${text.slice(0, 197)}...` : text || "unknown error";
+    return scrubReason(raw.split("\n")[0], token, 200) || "unknown error";
 }
 
 /** The unavailable result for when azure-native's credentials could not be obtained. */
@@ -402,8 +400,8 @@ export async function checkAzureBackups(opts: CheckAzureBackupsOptions): Promise
     }
 }
 
-/** Removes the token (and any registered secret), on one line, at most 600 characters. */
-function scrubReason(text: string, token: string): string {
+/** Removes the token (and any registered secret), on one line, at most `max` characters. */
+function scrubReason(text: string, token: string | undefined, max = 600): string {
     const scrubbed = redact(token ? text.split(token).join("[secret]") : text).replace(/\s+/g, " ").trim();
-    return scrubbed.length > 600 ? `${scrubbed.slice(0, 597)}...` : scrubbed;
+    return scrubbed.length > max ? `${scrubbed.slice(0, max - 3)}...` : scrubbed;
 }

@@ -1,21 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readSettings } from "../lib/config";
 import { isMigrationError } from "../lib/errors";
-
-const base: Record<string, string> = {
-    sourceHost: "myserver.postgres.database.azure.com",
-    sourceDatabase: "appdb",
-    sourceUser: "azureadmin",
-    storageResourceGroup: "rg",
-    storageAccountName: "myappmigration",
-    herokuApp: "my-app",
-};
-
-function settingsWith(overrides: Record<string, string | undefined>) {
-    const values: Record<string, string | undefined> = { ...base, ...overrides };
-    return readSettings((k) => values[k]);
-}
+import { REQUIRED_CONFIG as base, settingsWith } from "./config-fixture";
 
 function messageOf(fn: () => unknown): string {
     try {

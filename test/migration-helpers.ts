@@ -2,7 +2,7 @@
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import * as rpc from "@pulumi/pulumi/runtime/rpc";
 import * as settings from "@pulumi/pulumi/runtime/settings";
-import { readSettings } from "../lib/config";
+import { settingsWith } from "./config-fixture";
 import type { PreflightResult } from "../lib/preflight";
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -56,21 +56,12 @@ export async function declareForTest(overrides: Record<string, string>): Promise
     store.supportsResourceReferences = true;
     require("@pulumi/pulumi/runtime/config").setAllConfig({ "azure-to-heroku-pg:sourcePassword": SECRET_PASSWORD }, ["azure-to-heroku-pg:sourcePassword"]);
 
-    const values: Record<string, string> = {
-        sourceHost: "myserver.postgres.database.azure.com",
-        sourceDatabase: "appdb",
-        sourceUser: "azureadmin",
-        storageResourceGroup: "rg",
-        storageAccountName: "myappmigration",
-        herokuApp: "my-app",
-        ...overrides,
-    };
     const preflight: PreflightResult = {
         serverVersion: "15.18", serverMajor: 15, pgDumpVersion: "15.18", databaseBytes: 1,
         extensions: [{ name: "citext", version: "1.6" }], findings: [],
     };
     const { Migration } = await import("../components/migration");
-    const m = new Migration("migration", { settings: readSettings((k) => values[k]), preflight });
+    const m = new Migration("migration", { settings: settingsWith(overrides), preflight });
     await new Promise<void>((resolve) => m.urn.apply(() => resolve()));
     await (settings as any).waitForRPCs();
     // Let dependent registrations (which wait on outputs) finish.

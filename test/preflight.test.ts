@@ -19,7 +19,8 @@ import {
 import { classifyExtension, HEROKU_SUPPORTED_EXTENSIONS, quoteExtName } from "../lib/extensions";
 import { herokuPostgresPlans, findPlan, smallestPlanThatFits, HEROKU_DEFAULT_POSTGRES_MAJOR, type PlanInfo } from "../lib/plans";
 import { HEROKU_SUPPORTED_EXTENSIONS as EMULATOR_EXTENSIONS } from "../emulator/heroku/extensions";
-import { readSettings, type AcknowledgeEntry } from "../lib/config";
+import type { AcknowledgeEntry } from "../lib/config";
+import { settingsWith } from "./config-fixture";
 import { pgToolVersion } from "../lib/pgbin";
 import { withClient } from "../lib/pg";
 import { formatBytes } from "../lib/progress";
@@ -41,11 +42,7 @@ const EMBEDDED_BIN = path.join(__dirname, "..", "node_modules", "@embedded-postg
 const haveEmbedded = fs.existsSync(path.join(EMBEDDED_BIN, "postgres"));
 
 function settings(overrides: Record<string, string> = {}) {
-    const values: Record<string, string> = {
-        sourceHost: "127.0.0.1", sourceDatabase: "appdb", sourceUser: "azureadmin", storageResourceGroup: "rg",
-        storageAccountName: "acct", herokuApp: "a2h-rehearsal", freezeApp: "a2h-legacy-app", ...overrides,
-    };
-    return readSettings((k) => values[k]);
+    return settingsWith({ sourceHost: "127.0.0.1", storageAccountName: "acct", herokuApp: "a2h-rehearsal", freezeApp: "a2h-legacy-app", ...overrides });
 }
 
 async function exec(conn: PgConnection, sql: string): Promise<void> {
