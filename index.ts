@@ -7,7 +7,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as authorization from "@pulumi/azure-native/authorization";
 import { Migration } from "./components/migration";
-import { readSettings } from "./lib/config";
+import { checkKnownKeys, readSettings } from "./lib/config";
 import { azureServerName, findingKey, formatFindings, herokuAppsToCheck, preflightJson, renderPreflightMarkdown, runPreflight } from "./lib/preflight";
 import { armEndpointForHost, checkAzureBackups, noCredentials, type AzureBackupCheck } from "./lib/azureBackup";
 import * as heroku from "./lib/heroku";
@@ -16,6 +16,8 @@ import { registerSecret } from "./lib/redact";
 
 export = async () => {
     const config = new pulumi.Config();
+    const prefix = `${pulumi.getProject()}:`;
+    checkKnownKeys(Object.keys(pulumi.runtime.allConfig()).filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length)));
     const settings = readSettings((key) => (key === "sourcePassword" ? undefined : config.get(key)));
     const password = await new Promise<string>((resolve) => config.requireSecret("sourcePassword").apply(resolve));
     registerSecret(password);

@@ -2,7 +2,7 @@
  * Reads and validates the stack configuration before anything is created. Every error names
  * the config key and says how to set it. Pure: takes a getter, so it is tested without Pulumi.
  */
-import { ConfigError } from "./errors";
+import { ConfigError, MigrationError } from "./errors";
 import { findPlan, herokuPostgresPlans } from "./plans";
 
 export type FreezeMode = "maintenance" | "readonly-source" | "hook" | "none";
@@ -95,6 +95,77 @@ export interface MigrationSettings {
      * DumpToBlob replaces itself when `source` changes, so setting this key would re-run the dump.
      */
     sourceResourceGroup?: string;
+}
+
+/** Every key the program reads, in Pulumi.yaml's order; a test keeps the two equal. */
+export const CONFIG_KEYS = [
+    "sourceHost", "sourcePort", "sourceDatabase", "sourceUser", "sourcePassword", "sourceSslMode", "sourceSslRootCert", "sourceResourceGroup",
+    "storageResourceGroup", "storageLocation", "storageAccountName", "storageUseExisting", "storageContainer", "sasExpiryMinutes",
+    "herokuApp", "herokuCreateApp", "herokuRegion", "herokuTeam", "herokuPlan", "herokuAllowPlanReplace", "rehearsal",
+    "freezeMode", "freezeApp", "freezeScaleDown", "freezeCommand", "unfreezeCommand", "unfreezeOnFailure",
+    "verifyExcludeTables", "verifyQueries", "verifyConcurrency", "verifyRequireSettings", "acceptanceCommand", "dependentApps", "acknowledge",
+] as const;
+
+function editDistance(a: string, b: string): number {
+    const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+        let diag = row[0];
+        row[0] = i;
+        for (let j = 1; j <= b.length; j++) {
+            const up = row[j];
+            row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diag + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1));
+            diag = up;
+        }
+    }
+    return row[b.length];
+}
+
+/** The known key closest to a misspelt one, when it is close enough to be the likely meaning. */
+export function closestConfigKey(key: string): string | undefined {
+    let best: { key: string; d: number } | undefined;
+    for (const k of CONFIG_KEYS) {
+        const d = editDistance(key, k);
+        if (!best || d < best.d) best = { key: k, d };
+    }
+    return best && best.d <= Math.max(2, Math.floor(key.length / 3)) ? best.key : undefined;
+}
+
+/**
+ * Refuses configuration keys of this project that the program does not read (a typo such as
+ * `herokuPlann` would otherwise be ignored and the default used). `keys` are the bare names.
+ */
+export function checkKnownKeys(keys: string[], from?: string): void {
+    const known = new Set<string>(CONFIG_KEYS);
+    for (const key of keys) {
+        if (known.has(key)) continue;
+        const near = closestConfigKey(key);
+        throw new ConfigError(key, `is not a setting of this program${near ? `; did you mean \`${near}\`?` : "."}`,
+            `${from ? `Remove it from ${from}` : `Remove it with \`pulumi config rm ${key}\``}${near ? ` and set \`${near}\` instead` : ""}. The settings are listed in Pulumi.yaml and the README.`);
+    }
+}
+
+/**
+ * Config values given as one JSON object (the rehearsal's REHEARSAL_CONFIG), turned into what
+ * the program receives from `pulumi config set` (and `--path`): strings as they are, numbers
+ * and booleans as their text, lists and objects as JSON. `from` names the variable in errors.
+ */
+export function configFromJson(text: string, from: string): Record<string, string> {
+    let parsed: unknown;
+    try {
+        parsed = JSON.parse(text);
+    } catch (err) {
+        throw new MigrationError(from, `is not valid JSON (${err instanceof Error ? err.message : String(err)}).`, `Give one JSON object of settings, e.g. ${from}='{"herokuPlan":"standard-0","verifyConcurrency":8}'.`);
+    }
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+        throw new MigrationError(from, `must be a JSON object of settings, got ${Array.isArray(parsed) ? "a list" : JSON.stringify(parsed)}.`, `For example ${from}='{"herokuPlan":"standard-0"}'.`);
+    }
+    const out: Record<string, string> = {};
+    for (const [key, value] of Object.entries(parsed)) {
+        if (value === null) throw new ConfigError(key, `is null in ${from}.`, `Give a value, or leave the key out of ${from} to use the default.`);
+        out[key] = typeof value === "string" ? value : typeof value === "object" ? JSON.stringify(value) : String(value);
+    }
+    checkKnownKeys(Object.keys(out), from);
+    return out;
 }
 
 /** Returns a config value as Pulumi stores it (a string; arrays and objects as JSON). */

@@ -199,14 +199,23 @@ export async function freezeInEffect(record: FreezeRecord, ctx: FreezeContext): 
     }
 }
 
+/**
+ * What became of the dump when a failed stage lifted the freeze: deleted (the default), not
+ * deleted (storage unreachable: HerokuRestore refuses a dump made before the freeze was lifted,
+ * so it is never restored), or none stored (the dump itself failed; blocks are committed only
+ * after pg_dump succeeds).
+ */
+export type DumpFate = "deleted" | "not-deleted" | "none";
+
 /** One sentence for error messages: where the freeze stands after a failure. */
-export function freezeStatusSentence(spec: FreezeSpec, lifted: boolean): string {
+export function freezeStatusSentence(spec: FreezeSpec, lifted: boolean, dump: DumpFate = "deleted"): string {
     const what = spec.mode === "maintenance" ? `maintenance mode on Heroku app "${spec.app}"`
         : spec.mode === "readonly-source" ? "the read-only setting on the source database"
         : spec.mode === "hook" ? "the freeze made by freezeCommand" : "";
     if (!what) return "No write freeze was configured (freezeMode none).";
     if (lifted) {
-        return `The write freeze (${what}) was lifted and the stale dump deleted; the source is intact and in use. Fix the cause and run \`pulumi up\` again: it freezes writes and dumps again.`;
+        const fate = { deleted: " and the stale dump deleted", "not-deleted": " (the stale dump could not be deleted; it will not be restored)", none: " (no dump was stored)" }[dump];
+        return `The write freeze (${what}) was lifted${fate}; the source is intact and in use. Fix the cause and run \`pulumi up\` again: it freezes writes and dumps again.`;
     }
     const how = spec.mode === "maintenance" ? `\`heroku maintenance:off -a ${spec.app}\` (and scale ${spec.scaleDown.join(", ")} back)`
         : spec.mode === "readonly-source" ? "`SET default_transaction_read_only = off; ALTER DATABASE ... RESET default_transaction_read_only` on the source"

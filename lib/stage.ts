@@ -17,7 +17,7 @@ export interface FreezeState {
 export interface StageGuard {
     freeze: FreezeState;
     unfreezeOnFailure: boolean;
-    /** The dump to delete when the freeze is lifted after a failure. */
+    /** The dump to delete when the freeze is lifted after a failure; none for the dump stage itself. */
     dump?: { target: BlobTarget; blobName: string };
 }
 
@@ -30,7 +30,8 @@ export interface GuardInputs {
     blobName: string;
 }
 
-export function stageGuard(inputs: GuardInputs): StageGuard {
+export function stageGuard(inputs: GuardInputs, opts: { dumpStage?: boolean } = {}): StageGuard {
+    if (opts.dumpStage) return { freeze: inputs.freeze, unfreezeOnFailure: inputs.unfreezeOnFailure };
     return {
         freeze: inputs.freeze,
         unfreezeOnFailure: inputs.unfreezeOnFailure,
@@ -43,19 +44,27 @@ export async function guardedStage<T>(stage: string, guard: StageGuard, ctx: Fre
         return await work();
     } catch (err) {
         let lifted = false;
+        let dumpDeleted = false;
         let cleanupNote = "";
         if (guard.unfreezeOnFailure && guard.freeze.spec.mode !== "none") {
             try {
                 await liftFreeze(guard.freeze.spec, guard.freeze.record, ctx);
                 lifted = true;
-                if (guard.dump) await deleteBlob(guard.dump.target, guard.dump.blobName);
-            } catch (cleanupErr) {
-                cleanupNote = ` Lifting the freeze after the failure also failed: ${errorMessage(cleanupErr)}.`;
+            } catch (liftErr) {
+                cleanupNote = ` Lifting the freeze after the failure also failed: ${errorMessage(liftErr)}.`;
+            }
+            if (lifted && guard.dump) {
+                try {
+                    await deleteBlob(guard.dump.target, guard.dump.blobName);
+                    dumpDeleted = true;
+                } catch (deleteErr) {
+                    cleanupNote = ` Deleting the stale dump failed: ${errorMessage(deleteErr)}.`;
+                }
             }
         }
         const what = isMigrationError(err) ? err.message.replace(/^[^:]*: /, "") : errorMessage(err);
         const hint = isMigrationError(err) ? err.hint : "";
-        const status = freezeStatusSentence(guard.freeze.spec, lifted);
+        const status = freezeStatusSentence(guard.freeze.spec, lifted, !guard.dump ? "none" : dumpDeleted ? "deleted" : "not-deleted");
         throw new MigrationError(stage, `${what}${what.includes(hint) ? "" : ` ${hint}`}${cleanupNote}`.trim(), status);
     }
 }

@@ -102,6 +102,7 @@ export class RehearsalEngine {
     private registered = new Set<string>();
     private inFlight = 0;
     private pendingInPreview = new Set<string>();
+    private stopped = false;
     private providers = new Map<string, any>();
     private stack: StackState;
 
@@ -360,6 +361,11 @@ export class RehearsalEngine {
             this.current.set(planned.urn, this.stateFor(planned, undefined, {}));
             return { state: {} };
         }
+        if (this.errors.length > 0 && !this.opts.preview) {
+            // Like the Pulumi engine: after a failure, operations in flight finish but no new
+            // one starts, so nothing is created, frozen or dumped after the update has failed.
+            throw new Error(`${planned.type} ${planned.name}: not started, because ${this.errors[0].message.split(":")[0]} failed`);
+        }
         this.inFlight++;
         try {
             return await this.registerCustom(planned);
@@ -483,6 +489,10 @@ export class RehearsalEngine {
         return new Promise((resolve) => {
             let quietSince = 0;
             const timer = setInterval(() => {
+                if (this.stopped) {
+                    clearInterval(timer);
+                    return;
+                }
                 if (this.errors.length === 0 || this.inFlight > 0) {
                     quietSince = 0;
                     return;
@@ -493,8 +503,12 @@ export class RehearsalEngine {
                     resolve();
                 }
             }, 100);
-            timer.unref();
         });
+    }
+
+    /** Ends the wait of settledAfterError (the program finished first). */
+    stopWaiting(): void {
+        this.stopped = true;
     }
 
     /** After a successful program run: delete what the program no longer declares. */

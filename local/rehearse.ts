@@ -17,6 +17,7 @@ import { startAzurite, type LocalAzurite } from "./azurite";
 import { startHerokuEmulator, type HerokuEmulatorHandle } from "../emulator/heroku";
 import * as heroku from "../lib/heroku";
 import { parseDatabaseUrl } from "../lib/pg";
+import { configFromJson } from "../lib/config";
 import { errorMessage } from "../lib/errors";
 import { redact, registerSecret } from "../lib/redact";
 import { RehearsalEngine, type Step } from "./engine";
@@ -115,6 +116,12 @@ async function ensureLegacyApp(services: Services): Promise<void> {
     await heroku.setConfigVars(ep, LEGACY_APP, { DATABASE_URL: `postgres://${source.user}@${source.host}:${source.port}/${source.database}?sslmode=${source.sslmode ?? "require"}` });
 }
 
+/** REHEARSAL_CONFIG, checked before any service starts. */
+export function rehearsalOverrides(): Record<string, string> {
+    const text = process.env.REHEARSAL_CONFIG;
+    return text && text.trim() !== "" ? configFromJson(text, "REHEARSAL_CONFIG") : {};
+}
+
 export function rehearsalConfig(services: Services): { config: Record<string, string>; secretKeys: string[] } {
     const s = services.source;
     const values: Record<string, string> = {
@@ -140,10 +147,40 @@ export function rehearsalConfig(services: Services): { config: Record<string, st
     };
     if (services.demo) values.acceptanceCommand = `node ${JSON.stringify(path.join(__dirname, "acceptance-check.js"))}`;
     // REHEARSAL_CONFIG='{"herokuPlan":"standard-0"}' overrides keys, as `pulumi config set` would.
-    if (process.env.REHEARSAL_CONFIG) Object.assign(values, JSON.parse(process.env.REHEARSAL_CONFIG));
+    Object.assign(values, rehearsalOverrides());
     const config: Record<string, string> = {};
     for (const [k, v] of Object.entries(values)) config[`${PROJECT}:${k}`] = v;
     return { config, secretKeys: [`${PROJECT}:sourcePassword`] };
+}
+
+/**
+ * Runs index.ts under the engine and resolves its stack outputs. Like the Pulumi engine, the
+ * update ends as soon as a resource has failed and nothing is in flight: the outputs that depend
+ * on the failed resource never settle, so waiting for them would hang forever.
+ */
+async function runProgram(engine: RehearsalEngine): Promise<Record<string, unknown>> {
+    engine.install();
+    const failed = engine.settledAfterError().then(() => {
+        throw engine.errors[0];
+    });
+    const finished = (async () => {
+        // eslint-disable-next-line @typescript-eslint/no-var-requires
+        const program: () => Promise<Record<string, unknown>> = require("../index");
+        const outputs = await resolveOutputs(await program());
+        // eslint-disable-next-line @typescript-eslint/no-var-requires
+        await (require("@pulumi/pulumi/runtime/settings").waitForRPCs() as Promise<void>);
+        return outputs;
+    })();
+    try {
+        const outputs = await Promise.race([finished, failed]);
+        if (engine.errors.length > 0) throw engine.errors[0];
+        return outputs;
+    } finally {
+        // Whichever lost the race rejects later (a consequence of the recorded failure).
+        finished.catch(() => undefined);
+        failed.catch(() => undefined);
+        engine.stopWaiting();
+    }
 }
 
 async function resolveOutputs(outputs: Record<string, unknown>): Promise<Record<string, unknown>> {
@@ -186,6 +223,7 @@ export async function rehearse(command: Command, dir: string): Promise<{ ok: boo
     const unhandled: unknown[] = [];
     process.on("unhandledRejection", (err) => void unhandled.push(err));
     fs.rmSync(path.join(dir, "verification.json"), { force: true });
+    rehearsalOverrides();
     const services = await startServices(dir);
     let engine: RehearsalEngine | undefined;
     let error: string | undefined;
@@ -213,17 +251,7 @@ export async function rehearse(command: Command, dir: string): Promise<{ ok: boo
         if (command === "destroy") {
             await engine.destroy();
         } else {
-            engine.install();
-            // eslint-disable-next-line @typescript-eslint/no-var-requires
-            const program: () => Promise<Record<string, unknown>> = require("../index");
-            try {
-                outputs = await resolveOutputs(await program());
-            } finally {
-                // eslint-disable-next-line @typescript-eslint/no-var-requires
-                const rpcs: Promise<void> = require("@pulumi/pulumi/runtime/settings").waitForRPCs();
-                await Promise.race([rpcs.catch(() => undefined), engine.settledAfterError()]);
-            }
-            if (engine.errors.length > 0) throw engine.errors[0];
+            outputs = await runProgram(engine);
             await engine.finishUpdate(outputs);
         }
     } catch (err) {

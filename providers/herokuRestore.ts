@@ -10,6 +10,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as heroku from "../lib/heroku";
 import { MigrationError } from "../lib/errors";
+import { freezeInEffect } from "../lib/freeze";
 import { formatBytes, progress } from "../lib/progress";
 import { redact } from "../lib/redact";
 import { guardedStage, stageGuard, type FreezeState } from "../lib/stage";
@@ -77,6 +78,11 @@ export const herokuRestoreProvider: pulumi.dynamic.ResourceProvider & SourceAwar
             const cutoverAt = vars[CUTOVER_MARKER];
             if (cutoverAt) {
                 throw new MigrationError("HerokuRestore", `${inputs.app}'s database was cut over at ${cutoverAt}; a new restore would replace everything written to it since.`, `Nothing was restored. If you really mean to overwrite it with a fresh copy of the source, unset the marker first (\`heroku config:unset ${CUTOVER_MARKER} -a ${inputs.app}\`) and run \`pulumi up\` again.`);
+            }
+            // A failed stage may have lifted the freeze while the dump could not be deleted
+            // (storage unreachable): that dump misses the writes made since, so it is stale.
+            if ((await freezeInEffect(inputs.freeze.record, ctx)) === false) {
+                throw new MigrationError("HerokuRestore", "the write freeze was lifted after the dump was made (by an earlier failure), so the dump misses the writes made since.", "Nothing was restored.");
             }
             const started = await heroku.createRestore(ep, inputs.addonId, { backupUrl: inputs.backupUrl, extensions: inputs.extensions });
             const name = `r${String(started.num).padStart(3, "0")}`;

@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { isMigrationError } from "../lib/errors";
 import { REQUIRED_CONFIG as base, settingsWith } from "./config-fixture";
+import { CONFIG_KEYS, checkKnownKeys, closestConfigKey, configFromJson } from "../lib/config";
 
 function messageOf(fn: () => unknown): string {
     try {
@@ -142,4 +143,57 @@ test("sourceResourceGroup is optional, stays off `source`, and follows Azure's n
             `config \`sourceResourceGroup\`: must be 1 to 90 letters, digits, underscores, hyphens, periods and parentheses, not ending in a period (Azure's rule), got "${bad}". Set it with \`pulumi config set sourceResourceGroup my-resource-group\`. Leave it empty to find the server by name in the subscription.`,
         );
     }
+});
+
+test("the keys the program reads are exactly the keys Pulumi.yaml declares, in its order, and the README lists each", async () => {
+    const fs = await import("fs");
+    const path = await import("path");
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const yaml = require("js-yaml");
+    const root = path.join(__dirname, "..");
+    const project = yaml.load(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8"));
+    const declared = Object.keys(project.config).map((k) => k.replace(/^azure-to-heroku-pg:/, ""));
+    assert.deepEqual([...CONFIG_KEYS], declared);
+    const readme = fs.readFileSync(path.join(root, "README.md"), "utf8");
+    const missing = CONFIG_KEYS.filter((k) => !readme.includes(`\`${k}\``));
+    assert.deepEqual(missing, [], "every key has a row in the README's configuration table");
+});
+
+test("an unknown key is refused with the closest known one", () => {
+    assert.equal(
+        messageOf(() => checkKnownKeys(["herokuApp", "herokuPlann"])),
+        "config `herokuPlann`: is not a setting of this program; did you mean `herokuPlan`? Remove it with `pulumi config rm herokuPlann` and set `herokuPlan` instead. The settings are listed in Pulumi.yaml and the README.",
+    );
+    assert.equal(
+        messageOf(() => checkKnownKeys(["somethingElse"], "REHEARSAL_CONFIG")),
+        "config `somethingElse`: is not a setting of this program. Remove it from REHEARSAL_CONFIG. The settings are listed in Pulumi.yaml and the README.",
+    );
+    assert.equal(closestConfigKey("verifyquerys"), "verifyQueries");
+    assert.equal(closestConfigKey("sourcepasword"), "sourcePassword");
+    assert.doesNotThrow(() => checkKnownKeys([...CONFIG_KEYS]));
+});
+
+test("REHEARSAL_CONFIG takes values as `pulumi config set` stores them: numbers, booleans and lists too", () => {
+    const values = configFromJson('{"herokuPlan":"standard-0","verifyExcludeTables":["public.sessions=rebuilt on login"],"verifyConcurrency":8,"unfreezeOnFailure":false,"sourcePort":6432}', "REHEARSAL_CONFIG");
+    assert.deepEqual(values, {
+        herokuPlan: "standard-0",
+        verifyExcludeTables: '["public.sessions=rebuilt on login"]',
+        verifyConcurrency: "8",
+        unfreezeOnFailure: "false",
+        sourcePort: "6432",
+    });
+    // The same values read as settings, the way the program reads them from Pulumi.
+    const s = settingsWith(values);
+    assert.deepEqual(s.verify.excludeTables, [{ table: "public.sessions", reason: "rebuilt on login" }]);
+    assert.equal(s.verify.concurrency, 8);
+    assert.equal(s.freeze.unfreezeOnFailure, false);
+    assert.equal(s.source.port, 6432);
+    assert.equal(messageOf(() => configFromJson("{bad", "REHEARSAL_CONFIG")),
+        "REHEARSAL_CONFIG: is not valid JSON (Expected property name or '}' in JSON at position 1). Give one JSON object of settings, e.g. REHEARSAL_CONFIG='{\"herokuPlan\":\"standard-0\",\"verifyConcurrency\":8}'.");
+    assert.equal(messageOf(() => configFromJson("[1]", "REHEARSAL_CONFIG")),
+        "REHEARSAL_CONFIG: must be a JSON object of settings, got a list. For example REHEARSAL_CONFIG='{\"herokuPlan\":\"standard-0\"}'.");
+    assert.equal(messageOf(() => configFromJson('{"herokuPlan":null}', "REHEARSAL_CONFIG")),
+        "config `herokuPlan`: is null in REHEARSAL_CONFIG. Give a value, or leave the key out of REHEARSAL_CONFIG to use the default.");
+    assert.equal(messageOf(() => configFromJson('{"herokuPlann":"standard-0"}', "REHEARSAL_CONFIG")),
+        "config `herokuPlann`: is not a setting of this program; did you mean `herokuPlan`? Remove it from REHEARSAL_CONFIG and set `herokuPlan` instead. The settings are listed in Pulumi.yaml and the README.");
 });
