@@ -243,9 +243,10 @@ export class Migration extends pulumi.ComponentResource {
         function createAcceptance(): command.local.Command | undefined {
             if (!s.verify.acceptanceCommand) return undefined;
             // On failure the Command's error says where the freeze stands: the freeze stays on
-            // (the cutover did not run) until the user re-runs or lifts it.
+            // (the cutover did not run) until the user re-runs or lifts it. The user's command runs
+            // in a subshell, so that its own `exit` still reaches the status check.
             const freezeNote = freezeStatusSentence({ mode: s.freeze.mode, app: s.freeze.app, scaleDown: s.freeze.scaleDown }, false);
-            const script = `${s.verify.acceptanceCommand}\nstatus=$?\nif [ "$status" -ne 0 ]; then echo ${shellQuote(`acceptanceCommand failed: cutover did not run and DATABASE_URL was not published. ${freezeNote}`)} >&2; exit "$status"; fi`;
+            const script = `(\n${s.verify.acceptanceCommand}\n)\nstatus=$?\nif [ "$status" -ne 0 ]; then echo ${shellQuote(`acceptanceCommand failed: cutover did not run and DATABASE_URL was not published. ${freezeNote}`)} >&2; exit "$status"; fi`;
             return new command.local.Command(`${name}-acceptance`, {
                 create: script,
                 environment: { DATABASE_URL: database.databaseUrl },

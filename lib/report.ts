@@ -19,6 +19,8 @@ export interface MigrationReport {
     startedAt: string;
     finishedAt: string;
     error?: string;
+    /** After a failure or an interruption (and in preview): where the write freeze stands. */
+    freeze?: string;
     source: { serverVersion?: string; database: string };
     target: { app?: string; addon?: string; serverVersion?: string };
     tables: TableRowCount[];
@@ -142,6 +144,7 @@ export function renderMarkdown(report: MigrationReport): string {
     if (r.verification) out.push(`- verification: ${mdCell(r.verification)}`);
     out.push("");
     if (r.error) out.push("## Error", "", "```", redact(r.error), "```", "");
+    if (r.freeze) out.push(`**Write freeze:** ${redact(r.freeze)}`, "");
 
     if (r.verdict) {
         out.push(`## Verdict: ${r.verdict.ok ? "the target matches the source" : `${r.verdict.problemCount} difference${r.verdict.problemCount === 1 ? "" : "s"}`}`, "");
@@ -319,6 +322,7 @@ export function renderHtml(report: MigrationReport): string {
         + (r.verification ? `<dt>verification</dt><dd>${esc(r.verification)}</dd>` : "")
         + `</dl>`);
     if (r.error) parts.push(`<h2>Error</h2><pre class="error">${esc(r.error)}</pre>`);
+    if (r.freeze) parts.push(`<p class="freeze"><strong>Write freeze:</strong> ${esc(r.freeze)}</p>`);
     if (r.verdict) {
         if (r.verdict.problems.length) {
             parts.push(`<h2>Differences</h2><ul class="problems">${r.verdict.problems.map((p) => `<li>${esc(p)}</li>`).join("")}${r.verdict.problemCount > r.verdict.problems.length ? `<li>and ${r.verdict.problemCount - r.verdict.problems.length} more</li>` : ""}</ul>`);

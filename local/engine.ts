@@ -391,6 +391,12 @@ export class RehearsalEngine {
             return { id: old?.id, state: planned.inputs };
         }
         const checked = handler.check ? await handler.check(old ? unwrapSecrets(old.inputs) : undefined, news) : news;
+        // Tests only: REHEARSAL_FAULT=<resource name> makes that resource's provider fail, for
+        // stages no real input can break (the engine's handling of a failure is the same).
+        if (!preview && process.env.REHEARSAL_FAULT === planned.name) {
+            this.record({ op: old ? "update" : "create", urn: planned.urn, type: planned.type, name: planned.name });
+            throw new Error(`injected fault (REHEARSAL_FAULT=${planned.name})`);
+        }
 
         if (!old) {
             const step = this.record({ op: "create", urn: planned.urn, type: planned.type, name: planned.name });
@@ -522,9 +528,14 @@ export class RehearsalEngine {
         }
     }
 
-    async recordFailure(error: string): Promise<void> {
-        if (this.opts.preview) return;
-        this.stack.lastResult = { kind: "up", ok: false, error: redact(error) };
+    /** Resources as they stand now (state after every completed step). */
+    get resources(): ResourceState[] {
+        return [...this.current.values()];
+    }
+
+    async recordFailure(kind: "up" | "preview" | "destroy", error: string): Promise<void> {
+        if (this.opts.preview || kind === "preview") return;
+        this.stack.lastResult = { kind, ok: false, error: redact(error) };
         await this.persist();
     }
 

@@ -21,6 +21,10 @@ import { configFromJson } from "../lib/config";
 import { errorMessage } from "../lib/errors";
 import { redact, registerSecret } from "../lib/redact";
 import { RehearsalEngine, type Step } from "./engine";
+import { acquireLock } from "./lock";
+import { freezeInEffect, freezeStatusSentence, type FreezeRecord, type FreezeSpec } from "../lib/freeze";
+import { readSettings } from "../lib/config";
+import { MigrationError } from "../lib/errors";
 import { StateFile, isSecret, unwrapSecrets } from "./state";
 import { renderHtml, renderMarkdown, withVerification, type MigrationReport } from "../lib/report";
 import type { VerificationResult } from "../lib/verify";
@@ -215,20 +219,40 @@ function buildReport(command: Command, startedAt: string, steps: Step[], outputs
     };
 }
 
-export async function rehearse(command: Command, dir: string): Promise<{ ok: boolean; reportPath: string; report: MigrationReport }> {
+export async function rehearse(command: Command, dir: string): Promise<{ ok: boolean; reportPath: string; report: MigrationReport; signal?: NodeJS.Signals }> {
     const startedAt = new Date().toISOString();
     fs.mkdirSync(dir, { recursive: true });
+    rehearsalOverrides();
+    const lock = acquireLock(dir, command);
+    if (lock.staleRemoved) log(`removed a stale lock of an earlier \`${lock.staleRemoved.command}\` (pid ${lock.staleRemoved.pid}, started ${lock.staleRemoved.startedAt}) that is no longer running`);
     // Like Pulumi's language host: a failed resource rejects every Output that depends on it;
     // those rejections are consequences of an error the engine already recorded.
     const unhandled: unknown[] = [];
-    process.on("unhandledRejection", (err) => void unhandled.push(err));
+    const onUnhandled = (err: unknown) => void unhandled.push(err);
+    process.on("unhandledRejection", onUnhandled);
+    // Ctrl-C or kill: end the run as a failure (services stopped, where the freeze stands said).
+    let signal: NodeJS.Signals | undefined;
+    let interrupt: (sig: NodeJS.Signals) => void = () => undefined;
+    const interrupted = new Promise<never>((_, reject) => {
+        interrupt = (sig) => {
+            if (signal) return;
+            signal = sig;
+            log(`\n${sig}: stopping the ${command}; the services this rehearsal started are being stopped`);
+            reject(new MigrationError("rehearsal", `interrupted by ${sig} during \`${command}\`.`, "Run it again to resume from the saved state."));
+        };
+    });
+    interrupted.catch(() => undefined);
+    const onSignal = (sig: NodeJS.Signals) => interrupt(sig);
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
     fs.rmSync(path.join(dir, "verification.json"), { force: true });
-    rehearsalOverrides();
-    const services = await startServices(dir);
+    let services: Services | undefined;
     let engine: RehearsalEngine | undefined;
     let error: string | undefined;
+    let freeze: string | undefined;
     let outputs: Record<string, unknown> = {};
     try {
+        services = await Promise.race([startServices(dir), interrupted]);
         process.env.HEROKU_API_KEY = services.emulator.apiKey;
         process.env.HEROKU_HOST = services.emulator.platformUrl;
         process.env.HEROKU_DATA_HOST = services.emulator.dataUrl;
@@ -249,22 +273,28 @@ export async function rehearse(command: Command, dir: string): Promise<{ ok: boo
         });
         log(`${command === "destroy" ? "Destroying" : command === "preview" ? "Previewing" : "Updating"} stack ${PROJECT}/${STACK}`);
         if (command === "destroy") {
-            await engine.destroy();
+            await Promise.race([engine.destroy(), interrupted]);
         } else {
-            outputs = await runProgram(engine);
+            outputs = await Promise.race([runProgram(engine), interrupted]);
             await engine.finishUpdate(outputs);
         }
     } catch (err) {
         // The SDK wraps a failed resource's error in every output that depends on it; the
         // engine's record of the failure is the readable one.
-        error = engine?.errors[0]?.message ?? errorMessage(err);
-        await engine?.recordFailure(error);
+        error = signal ? errorMessage(err) : engine?.errors[0]?.message ?? errorMessage(err);
+        await engine?.recordFailure(command, error).catch(() => undefined);
     } finally {
-        await services.stop();
+        if (services && engine && (error || command === "preview")) freeze = await freezeStanding(engine, services).catch((e) => `Where the write freeze stands could not be checked: ${errorMessage(e)}.`);
+        await services?.stop();
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
+        process.off("unhandledRejection", onUnhandled);
+        lock.release();
     }
+    if (!services) throw new Error(error ?? "the services did not start");
     // A rejection nobody handled that is not the consequence of a recorded failure is a failure too.
     if (!error && unhandled.length > 0) error = errorMessage(unhandled[0]);
-    const base = buildReport(command, startedAt, engine?.steps ?? [], outputs, services.source, error);
+    const base = { ...buildReport(command, startedAt, engine?.steps ?? [], outputs, services.source, error), freeze };
     const report = command === "up" ? withVerification(base, verificationFrom(dir, outputs)) : base;
     // `up` writes the migration report (verified | failed); preview and destroy write their own
     // files so that they never overwrite the evidence of the migration.
@@ -279,7 +309,33 @@ export async function rehearse(command: Command, dir: string): Promise<{ ok: boo
         }
     }
     printSummary(command, report, outputs, reportPath);
-    return { ok: !error, reportPath, report };
+    return { ok: !error, reportPath, report, signal };
+}
+
+/**
+ * Where the write freeze stands now, asked of the services themselves (not of the state, which
+ * cannot know whether a failed stage lifted it): for the summary and the report after a failure
+ * or an interruption, and for preview after an interrupted run.
+ */
+async function freezeStanding(engine: RehearsalEngine, services: Services): Promise<string> {
+    const byType = (t: string) => engine.resources.find((r) => r.type === `pulumi-nodejs:dynamic/migration:${t}`);
+    if (byType("Cutover")) return "Cutover completed: writes go to the new database.";
+    const frozen = byType("WriteFreeze");
+    let spec = frozen?.outputs.spec as FreezeSpec | undefined;
+    let record = frozen?.outputs.record as FreezeRecord | undefined;
+    if (!spec || !record) {
+        // Not in state: the freeze was never applied, or the run stopped while applying it.
+        const { config } = rehearsalConfig(services);
+        const f = readSettings((k) => config[`${PROJECT}:${k}`]).freeze;
+        spec = { mode: f.mode, app: f.app, scaleDown: f.scaleDown, command: f.command, unfreezeCommand: f.unfreezeCommand };
+        record = { mode: f.mode, app: f.app, maintenanceBefore: false, formationBefore: [], readOnlyBefore: "", appliedAt: "" };
+        if (spec.mode === "hook") return "No write freeze was applied by this stack (freezeCommand did not run to completion).";
+    }
+    if (spec.mode === "none") return "No write freeze was configured (freezeMode none).";
+    const inEffect = await freezeInEffect(record, { source: services.source });
+    if (inEffect === undefined) return `The freeze made by freezeCommand may still be on (it cannot be checked): run \`npm start\` again to resume, or run your unfreezeCommand.`;
+    if (!inEffect) return "No write freeze is in effect: the app writes to the source as before.";
+    return freezeStatusSentence(spec, false).replace("run `pulumi up` again", "run `npm start` again");
 }
 
 /** The verification's detail: a stack output after success, verification.json after a failure. */
@@ -294,6 +350,7 @@ function printSummary(command: Command, report: MigrationReport, outputs: Record
     log("");
     if (report.error) {
         log(`error: ${report.error}`);
+        if (report.freeze) log(`freeze: ${report.freeze}`);
         log(`${command} FAILED. Report: ${reportPath}${command === "up" ? ` (and .md, .html)` : ""}`);
         return;
     }
@@ -307,6 +364,7 @@ function printSummary(command: Command, report: MigrationReport, outputs: Record
         log(`Migration ${report.status.toUpperCase()}: ${report.verification ?? `${report.tables.length} tables`}; dump ${report.dump.bytes} bytes, restore ${report.restore.id}.`);
     } else if (command === "preview") {
         const counts = report.steps.reduce<Record<string, number>>((m, s) => ({ ...m, [s.op]: (m[s.op] ?? 0) + 1 }), {});
+        if (report.freeze) log(`freeze: ${report.freeze}`);
         log(`Plan: ${Object.entries(counts).map(([op, n]) => `${n} to ${op}`).join(", ") || "no changes"}. Nothing was changed.`);
     } else {
         log(`Destroy complete: ${report.steps.filter((s) => s.op === "delete").length} deleted, ${report.steps.filter((s) => s.op === "retain").length} retained.`);
@@ -323,7 +381,7 @@ if (require.main === module) {
     }
     const dir = path.resolve(process.env.REHEARSAL_DIR ?? path.join(__dirname, "..", ".rehearsal"));
     rehearse(command, dir).then(
-        (r) => process.exit(r.ok ? 0 : 1),
+        (r) => process.exit(r.signal === "SIGINT" ? 130 : r.signal === "SIGTERM" ? 143 : r.ok ? 0 : 1),
         (err) => {
             process.stderr.write(`rehearsal ${command} failed: ${errorMessage(err)}\n`);
             process.exit(1);

@@ -23,10 +23,7 @@ after(async () => {
 });
 
 function legacyApp(): { maintenance: boolean; worker: number } {
-    const s = fx.herokuState();
-    const app = s.apps.find((a: { name: string }) => a.name === "a2h-legacy-app");
-    const worker = s.formation.find((f: { app_id: string; type: string }) => f.app_id === app.id && f.type === "worker");
-    return { maintenance: app.maintenance, worker: worker.quantity };
+    return fx.legacyApp();
 }
 
 const ACK = { acknowledge: JSON.stringify(["extension_unsupported:adminpack=testing the failure path"]) };

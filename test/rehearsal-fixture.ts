@@ -16,7 +16,12 @@ export interface RehearsalFixture {
     source: LocalCluster;
     target: LocalCluster;
     sourceConn: PgConnection;
-    rehearse(command: "up" | "preview" | "destroy", config?: Record<string, string>): { status: number; out: string };
+    /** Runs `local/rehearse.ts <command>` in a child process; `env` adds variables (e.g. REHEARSAL_FAULT). */
+    rehearse(command: "up" | "preview" | "destroy", config?: Record<string, string>, env?: Record<string, string>): { status: number; out: string };
+    /** The legacy app's maintenance flag and worker quantity in the emulator. */
+    legacyApp(): { maintenance: boolean; worker: number };
+    /** The saved migration report of the last `up`. */
+    report(): any;
     /** Every blob in the rehearsal's Azurite, as container/name. */
     blobs(): Promise<string[]>;
     /** Deletes every blob in the rehearsal's Azurite (a dump lost or removed by hand). */
@@ -51,12 +56,13 @@ export async function rehearsalFixture(prefix: string): Promise<RehearsalFixture
     const target = await startCluster({ dataDir: path.join(tmp, "target"), ssl: true });
     const sourceConn = (await seedDemoSource(source)).connection;
     const sourceUrl = `postgres://${encodeURIComponent(sourceConn.user)}:${encodeURIComponent(sourceConn.password ?? "")}@127.0.0.1:${sourceConn.port}/${sourceConn.database}?sslmode=require`;
+    const herokuState = () => JSON.parse(fs.readFileSync(path.join(dir, "heroku", "state.json"), "utf8"));
     return {
         dir,
         source,
         target,
         sourceConn,
-        rehearse(command, config = {}) {
+        rehearse(command, config = {}, extraEnv = {}) {
             const r = spawnSync(process.execPath, ["--require", "ts-node/register/transpile-only", path.join(ROOT, "local", "rehearse.ts"), command], {
                 cwd: ROOT,
                 encoding: "utf8",
@@ -68,6 +74,7 @@ export async function rehearsalFixture(prefix: string): Promise<RehearsalFixture
                     REHEARSAL_TARGET_URL: target.url("postgres"),
                     REHEARSAL_CONFIG: JSON.stringify({ acceptanceCommand: `node ${path.join(ROOT, "local", "acceptance-check.js")}`, ...config }),
                     A2H_QUIET: "",
+                    ...extraEnv,
                 },
             });
             return { status: r.status ?? -1, out: `${r.stdout}\n${r.stderr}` };
@@ -78,8 +85,15 @@ export async function rehearsalFixture(prefix: string): Promise<RehearsalFixture
         async deleteBlobs() {
             await withBlobs(dir, true);
         },
-        herokuState() {
-            return JSON.parse(fs.readFileSync(path.join(dir, "heroku", "state.json"), "utf8"));
+        herokuState,
+        legacyApp() {
+            const s = herokuState();
+            const app = s.apps.find((a: { name: string }) => a.name === "a2h-legacy-app");
+            const worker = s.formation.find((f: { app_id: string; type: string }) => f.app_id === app.id && f.type === "worker");
+            return { maintenance: app.maintenance, worker: worker.quantity };
+        },
+        report() {
+            return JSON.parse(fs.readFileSync(path.join(dir, "migration-report.json"), "utf8"));
         },
         async cleanup() {
             await source.stop().catch(() => undefined);

@@ -1,0 +1,86 @@
+/**
+ * Integration: a failure at any stage ends `npm start` at once - non-zero exit, the error, where
+ * the write freeze stands (asked of the emulator, not guessed), and a `failed` report - and the
+ * next run resumes. Real faults where an input can cause one (an account Azurite does not serve,
+ * a region Heroku does not have, a failing freezeCommand, a table the dump role cannot read, a
+ * failing acceptance command); REHEARSAL_FAULT (a test hook of the rehearsal engine) for the
+ * stages no input can break. The restore and verification faults have their own tests
+ * (rehearsal-failure, rehearsal-verify-failure).
+ */
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { withClient } from "../lib/pg";
+import { rehearsalFixture, type RehearsalFixture } from "./rehearsal-fixture";
+
+let fx: RehearsalFixture;
+before(async () => {
+    fx = await rehearsalFixture("rehearsal-stages-");
+});
+after(async () => {
+    await fx?.cleanup();
+});
+
+const NOT_FROZEN = "freeze: No write freeze is in effect: the app writes to the source as before.";
+const STILL_ON = 'freeze: The write freeze (maintenance mode on Heroku app "a2h-legacy-app") is STILL ON; the source is intact. Fix the cause and run `npm start` again to resume, or lift the freeze by hand with `heroku maintenance:off -a a2h-legacy-app` (and scale worker back).';
+
+function failsWith(run: { status: number; out: string }, error: RegExp, freeze: string): void {
+    assert.equal(run.status, 1, run.out);
+    assert.match(run.out, new RegExp(`^error: ${error.source}`, "m"));
+    assert.ok(run.out.includes(freeze), `expected "${freeze}" in:\n${run.out}`);
+    assert.match(run.out, /up FAILED\. Report: /);
+    const report = fx.report();
+    assert.equal(report.status, "failed");
+    assert.match(report.error, error);
+    assert.equal(`freeze: ${report.freeze}`, freeze);
+}
+
+test("every stage's failure ends the run with the error, where the freeze stands and the report; each re-run resumes", async () => {
+    const storage = fx.rehearse("up", { storageAccountName: "otheraccount" });
+    failsWith(storage, /azure-native:storage:StorageAccount migration-storage: the rehearsal's Azurite has one account, "devstoreaccount1"; set storageAccountName to it/, NOT_FROZEN);
+
+    const app = fx.rehearse("up", { herokuRegion: "mars" });
+    failsWith(app, /pulumi-nodejs:dynamic\/heroku:App migration-app: .*Couldn't find that region\./, NOT_FROZEN);
+
+    for (const stage of ["migration-database", "migration-target-check"]) {
+        const run = fx.rehearse("up", {}, { REHEARSAL_FAULT: stage });
+        failsWith(run, new RegExp(`\\S+ ${stage}: injected fault \\(REHEARSAL_FAULT=${stage}\\)`), NOT_FROZEN);
+        assert.deepEqual(fx.legacyApp(), { maintenance: false, worker: 2 });
+    }
+
+    const hook = fx.rehearse("up", { freezeMode: "hook", freezeCommand: "echo 'cannot reach the app' >&2; exit 4", unfreezeCommand: "true" });
+    failsWith(hook, /pulumi-nodejs:dynamic\/migration:WriteFreeze migration-freeze: WriteFreeze: freezeCommand `echo 'cannot reach the app' >&2; exit 4` failed .*cannot reach the app/,
+        "freeze: No write freeze was applied by this stack (freezeCommand did not run to completion).");
+
+    // The dump role cannot read one table: preflight says so; acknowledged, pg_dump fails after
+    // the freeze, which is lifted again.
+    const superuser = fx.source.connection("appdb");
+    await withClient(superuser, (c) => c.query("CREATE TABLE public.locked_away (id int); REVOKE ALL ON public.locked_away FROM PUBLIC"));
+    const dump = fx.rehearse("up", { acknowledge: JSON.stringify(["unreadable_objects=testing a failing dump"]) });
+    failsWith(dump, /pulumi-nodejs:dynamic\/migration:DumpToBlob migration-dump: DumpToBlob: .*permission denied for table locked_away/, NOT_FROZEN);
+    assert.match(dump.out, /The write freeze \(maintenance mode on Heroku app "a2h-legacy-app"\) was lifted \(no dump was stored\); the source is intact and in use\./);
+    assert.deepEqual(fx.legacyApp(), { maintenance: false, worker: 2 });
+    assert.deepEqual(await fx.blobs(), []);
+    await withClient(superuser, (c) => c.query("DROP TABLE public.locked_away"));
+
+    // The stages between the dump and the cutover keep the freeze on when they fail; it says so.
+    const grant = fx.rehearse("up", {}, { REHEARSAL_FAULT: "migration-grant" });
+    failsWith(grant, /\S+ migration-grant: injected fault/, STILL_ON);
+    assert.deepEqual(fx.legacyApp(), { maintenance: true, worker: 0 });
+
+    const acceptance = fx.rehearse("up", { acceptanceCommand: "echo 'checkout test failed' >&2; exit 3" });
+    failsWith(acceptance, /command:local:Command migration-acceptance: command exited with 3: checkout test failed\nacceptanceCommand failed: cutover did not run and DATABASE_URL was not published\. The write freeze .* is STILL ON/, STILL_ON);
+
+    const cutover = fx.rehearse("up", {}, { REHEARSAL_FAULT: "migration-cutover" });
+    failsWith(cutover, /\S+ migration-cutover: injected fault/, STILL_ON);
+    assert.deepEqual(fx.legacyApp(), { maintenance: true, worker: 0 });
+
+    const preview = fx.rehearse("preview");
+    assert.equal(preview.status, 0, preview.out);
+    assert.ok(preview.out.includes(STILL_ON), preview.out);
+
+    const done = fx.rehearse("up");
+    assert.equal(done.status, 0, done.out);
+    assert.match(done.out, /Migration VERIFIED: 8 tables/);
+    assert.doesNotMatch(done.out, /create {3}pulumi-nodejs:dynamic\/heroku:Postgres/, "the add-on made by an earlier run is kept");
+    assert.deepEqual(fx.legacyApp(), { maintenance: false, worker: 2 });
+});
