@@ -1,5 +1,5 @@
 /** Real source and target clusters plus a rehearsal directory, for the integration tests. */
-import { spawnSync } from "child_process";
+import { spawn, spawnSync, type ChildProcess } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -18,6 +18,8 @@ export interface RehearsalFixture {
     sourceConn: PgConnection;
     /** Runs `local/rehearse.ts <command>` in a child process; `env` adds variables (e.g. REHEARSAL_FAULT). */
     rehearse(command: "up" | "preview" | "destroy", config?: Record<string, string>, env?: Record<string, string>): { status: number; out: string };
+    /** Starts a rehearsal in the background (stdout and stderr piped). */
+    start(command: "up" | "preview" | "destroy", config?: Record<string, string>): ChildProcess;
     /** The legacy app's maintenance flag and worker quantity in the emulator. */
     legacyApp(): { maintenance: boolean; worker: number };
     /** The saved migration report of the last `up`. */
@@ -56,6 +58,16 @@ export async function rehearsalFixture(prefix: string): Promise<RehearsalFixture
     const target = await startCluster({ dataDir: path.join(tmp, "target"), ssl: true });
     const sourceConn = (await seedDemoSource(source)).connection;
     const sourceUrl = `postgres://${encodeURIComponent(sourceConn.user)}:${encodeURIComponent(sourceConn.password ?? "")}@127.0.0.1:${sourceConn.port}/${sourceConn.database}?sslmode=require`;
+    const rehearseArgs = (command: string) => ["--require", "ts-node/register/transpile-only", path.join(ROOT, "local", "rehearse.ts"), command];
+    const env = (config: Record<string, string>, extraEnv: Record<string, string>) => ({
+        ...process.env,
+        REHEARSAL_DIR: dir,
+        SOURCE_DATABASE_URL: sourceUrl,
+        REHEARSAL_TARGET_URL: target.url("postgres"),
+        REHEARSAL_CONFIG: JSON.stringify({ acceptanceCommand: `node ${path.join(ROOT, "local", "acceptance-check.js")}`, ...config }),
+        A2H_QUIET: "",
+        ...extraEnv,
+    });
     const herokuState = () => JSON.parse(fs.readFileSync(path.join(dir, "heroku", "state.json"), "utf8"));
     return {
         dir,
@@ -63,21 +75,11 @@ export async function rehearsalFixture(prefix: string): Promise<RehearsalFixture
         target,
         sourceConn,
         rehearse(command, config = {}, extraEnv = {}) {
-            const r = spawnSync(process.execPath, ["--require", "ts-node/register/transpile-only", path.join(ROOT, "local", "rehearse.ts"), command], {
-                cwd: ROOT,
-                encoding: "utf8",
-                timeout: 240_000,
-                env: {
-                    ...process.env,
-                    REHEARSAL_DIR: dir,
-                    SOURCE_DATABASE_URL: sourceUrl,
-                    REHEARSAL_TARGET_URL: target.url("postgres"),
-                    REHEARSAL_CONFIG: JSON.stringify({ acceptanceCommand: `node ${path.join(ROOT, "local", "acceptance-check.js")}`, ...config }),
-                    A2H_QUIET: "",
-                    ...extraEnv,
-                },
-            });
+            const r = spawnSync(process.execPath, rehearseArgs(command), { cwd: ROOT, encoding: "utf8", timeout: 240_000, env: env(config, extraEnv) });
             return { status: r.status ?? -1, out: `${r.stdout}\n${r.stderr}` };
+        },
+        start(command, config = {}) {
+            return spawn(process.execPath, rehearseArgs(command), { cwd: ROOT, env: env(config, {}), stdio: ["ignore", "pipe", "pipe"] });
         },
         blobs() {
             return withBlobs(dir, false);

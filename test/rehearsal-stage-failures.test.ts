@@ -84,3 +84,41 @@ test("every stage's failure ends the run with the error, where the freeze stands
     assert.doesNotMatch(done.out, /create {3}pulumi-nodejs:dynamic\/heroku:Postgres/, "the add-on made by an earlier run is kept");
     assert.deepEqual(fx.legacyApp(), { maintenance: false, worker: 2 });
 });
+
+test("one run per directory; Ctrl-C stops the services and says where the freeze stands; a stale lock is cleared", async () => {
+    const destroyed = fx.rehearse("destroy");
+    assert.equal(destroyed.status, 0, destroyed.out);
+
+    const first = fx.start("up");
+    let out = "";
+    first.stdout!.on("data", (d) => (out += d));
+    first.stderr!.on("data", (d) => (out += d));
+    const exited = new Promise<number | null>((resolve) => first.on("exit", (code) => resolve(code)));
+    // Wait until the write freeze is on: the most delicate moment to be interrupted.
+    for (let i = 0; i < 1200 && !/\[WriteFreeze\] app a2h-legacy-app: maintenance on/.test(out); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.match(out, /\[WriteFreeze\] app a2h-legacy-app: maintenance on/);
+
+    const second = fx.rehearse("preview");
+    assert.equal(second.status, 1, second.out);
+    assert.match(second.out, new RegExp(`rehearsal: ${fx.dir.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} is in use by another rehearsal \\(\`up\`, pid ${first.pid}, started [0-9T:.Z-]+\\); nothing was started or changed\\. Wait for it to finish, or stop it \\(Ctrl-C in its terminal, or \`kill ${first.pid}\`\\), then run again\\. To rehearse in parallel, give each run its own REHEARSAL_DIR\\.`));
+    assert.doesNotMatch(second.out, /azurite:|Previewing/, "the second run started nothing");
+
+    first.kill("SIGINT");
+    assert.equal(await exited, 130, out);
+    assert.match(out, /SIGINT: stopping the up; the services this rehearsal started are being stopped/);
+    assert.match(out, /^error: rehearsal: interrupted by SIGINT during `up`\. Run it again to resume from the saved state\.$/m);
+    const frozen = fx.legacyApp().maintenance;
+    assert.ok(out.includes(frozen ? STILL_ON : NOT_FROZEN), `the freeze line matches the emulator (maintenance ${frozen}):\n${out}`);
+    assert.equal(fx.report().status, "failed");
+    const fs = await import("fs");
+    const path = await import("path");
+    assert.equal(fs.existsSync(path.join(fx.dir, "lock")), false, "the lock is released");
+
+    // A lock left by a run killed with kill -9 (its pid no longer runs) is removed with a message.
+    fs.writeFileSync(path.join(fx.dir, "lock"), JSON.stringify({ pid: 2 ** 22 + 7, command: "up", startedAt: "2026-01-01T00:00:00.000Z" }));
+    const resumed = fx.rehearse("up");
+    assert.equal(resumed.status, 0, resumed.out);
+    assert.match(resumed.out, /removed a stale lock of an earlier `up` \(pid 4194311, started 2026-01-01T00:00:00\.000Z\) that is no longer running/);
+    assert.match(resumed.out, /Migration VERIFIED: 8 tables/);
+    assert.deepEqual(fx.legacyApp(), { maintenance: false, worker: 2 });
+});
