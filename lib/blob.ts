@@ -317,7 +317,11 @@ export async function dumpToBlob(opts: DumpToBlobOptions): Promise<DumpToBlobRes
         }
         if (failure) {
             while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
-            await discardBlob(target, blobName);
+            if (!(await discardBlob(target, blobName))) {
+                // Say what is true: storage did not answer the clean-up either.
+                failure.message = failure.message.replace(/; the (partial )?blob was deleted\./,
+                    "; the partial upload could not be discarded now (storage did not answer): no complete dump was stored, and staged blocks expire on their own within 7 days.");
+            }
             throw failure;
         }
         report();
@@ -354,8 +358,11 @@ function dumpHint(lastLines: string, pgDumpVersion: string): string {
     return "Check that the source user can read every object in the database (see the pg_dump log), then run the migration again.";
 }
 
-/** Deletes whatever is stored under `blobName`, including snapshots and staged-but-uncommitted blocks. */
-async function discardBlob(target: BlobTarget, blobName: string): Promise<void> {
+/**
+ * Deletes whatever is stored under `blobName`, including snapshots and staged-but-uncommitted
+ * blocks. Best effort: false when storage did not answer the delete.
+ */
+async function discardBlob(target: BlobTarget, blobName: string): Promise<boolean> {
     // The first failure wins; everything after it is a consequence.
     let failure: MigrationError | undefined;
     const fail = (err: MigrationError) => {
@@ -368,6 +375,7 @@ async function discardBlob(target: BlobTarget, blobName: string): Promise<void> 
         await blob.deleteIfExists({ deleteSnapshots: "include" });
     } catch {
         // best effort: the original error is what the user needs to see
+        return false;
     }
     try {
         // Blocks staged by a failed upload are invisible and expire after 7 days; committing an
@@ -380,6 +388,7 @@ async function discardBlob(target: BlobTarget, blobName: string): Promise<void> 
     } catch {
         // 404 when nothing was staged
     }
+    return true;
 }
 
 /** Size, recorded sha256 and etag of a blob; undefined when it does not exist. */

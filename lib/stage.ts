@@ -4,7 +4,7 @@
  * now-stale dump so that a re-run freezes and dumps again instead of restoring old data.
  */
 import { MigrationError, errorMessage, isMigrationError } from "./errors";
-import { applyFreeze, freezeInEffect, freezeStatusSentence, liftFreeze, type FreezeContext, type FreezeRecord, type FreezeSpec } from "./freeze";
+import { applyFreeze, freezeInEffect, freezeStatusSentence, liftFreeze, type DumpFate, type FreezeContext, type FreezeRecord, type FreezeSpec } from "./freeze";
 import { deleteBlob } from "./blob";
 import { progress } from "./progress";
 import type { BlobTarget, PgConnection } from "./types";
@@ -17,7 +17,7 @@ export interface FreezeState {
 export interface StageGuard {
     freeze: FreezeState;
     unfreezeOnFailure: boolean;
-    /** The dump to delete when the freeze is lifted after a failure; none for the dump stage itself. */
+    /** The dump to delete when the freeze is lifted after a failure. */
     dump?: { target: BlobTarget; blobName: string };
 }
 
@@ -30,8 +30,7 @@ export interface GuardInputs {
     blobName: string;
 }
 
-export function stageGuard(inputs: GuardInputs, opts: { dumpStage?: boolean } = {}): StageGuard {
-    if (opts.dumpStage) return { freeze: inputs.freeze, unfreezeOnFailure: inputs.unfreezeOnFailure };
+export function stageGuard(inputs: GuardInputs): StageGuard {
     return {
         freeze: inputs.freeze,
         unfreezeOnFailure: inputs.unfreezeOnFailure,
@@ -44,7 +43,7 @@ export async function guardedStage<T>(stage: string, guard: StageGuard, ctx: Fre
         return await work();
     } catch (err) {
         let lifted = false;
-        let dumpDeleted = false;
+        let dump: DumpFate = "none";
         let cleanupNote = "";
         if (guard.unfreezeOnFailure && guard.freeze.spec.mode !== "none") {
             try {
@@ -55,16 +54,17 @@ export async function guardedStage<T>(stage: string, guard: StageGuard, ctx: Fre
             }
             if (lifted && guard.dump) {
                 try {
-                    await deleteBlob(guard.dump.target, guard.dump.blobName);
-                    dumpDeleted = true;
+                    // Nothing to delete when the dump itself failed: blocks are committed only after pg_dump exits 0.
+                    dump = (await deleteBlob(guard.dump.target, guard.dump.blobName)) ? "deleted" : "none";
                 } catch (deleteErr) {
+                    dump = "not-deleted";
                     cleanupNote = ` Deleting the stale dump failed: ${errorMessage(deleteErr)}.`;
                 }
             }
         }
         const what = isMigrationError(err) ? err.message.replace(/^[^:]*: /, "") : errorMessage(err);
         const hint = isMigrationError(err) ? err.hint : "";
-        const status = freezeStatusSentence(guard.freeze.spec, lifted, !guard.dump ? "none" : dumpDeleted ? "deleted" : "not-deleted");
+        const status = freezeStatusSentence(guard.freeze.spec, lifted, dump);
         throw new MigrationError(stage, `${what}${what.includes(hint) ? "" : ` ${hint}`}${cleanupNote}`.trim(), status);
     }
 }

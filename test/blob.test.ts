@@ -376,6 +376,33 @@ describe("blob: Azurite + pg_dump streamed into a private blob + read SAS", () =
         });
     });
 
+    test("Azurite stopped mid-upload: pg_dump is stopped and the message says the partial upload could not be discarded", async () => {
+        const own = await startAzurite({ dir: path.join(tmp, "azurite-outage") });
+        const outage = { ...target, blobEndpoint: own.blobEndpoint, accountKey: own.accountKey };
+        let stopped: Promise<void> | undefined;
+        try {
+            await ensureContainer(outage);
+            await assert.rejects(dumpToBlob({
+                source, target: outage, blobName, blockSizeBytes: 64 * 1024, concurrency: 1,
+                // -Z0: a dump of several MiB whatever the default level, so the outage lands mid-stream.
+                pgDumpArgs: ["-Fc", "-b", "-v", "-Z0"],
+                onProgress: (p) => {
+                    if (!stopped && p.bytes > 256 * 1024) stopped = own.stop();
+                },
+            }), (err: Error) => {
+                assert.equal(err.name, "MigrationError");
+                assert.match(err.message, new RegExp(`^DumpToBlob: upload of the dump of database "${DB}" on 127\\.0\\.0\\.1:${source.port} to blob "${target.container}/${blobName}" in storage account "devstoreaccount1" at http://127\\.0\\.0\\.1:\\d+/devstoreaccount1 failed after \\d+ bytes: `));
+                assert.ok(err.message.includes("; the partial upload could not be discarded now (storage did not answer): no complete dump was stored, and staged blocks expire on their own within 7 days. "), err.message);
+                assert.doesNotMatch(err.message, /was deleted/);
+                return true;
+            });
+            assert.ok(stopped, "Azurite was stopped during the upload");
+        } finally {
+            await stopped;
+            await own.stop().catch(() => undefined);
+        }
+    });
+
     test("deleteBlob is idempotent: true, then false", async () => {
         assert.equal(await deleteBlob(target, blobName), true);
         assert.equal(await deleteBlob(target, blobName), false);

@@ -589,6 +589,33 @@ test("waitForTransfer timeout: MigrationError naming the transfer and saying it 
     });
 });
 
+test("waitForTransfer: 429 and 503 while polling are retried with backoff and polling goes on; a Data API that stays down fails clearly", async () => {
+    const running = transfer({ started_at: "2024-01-01T00:00:01Z", processed_bytes: 300 });
+    const done = transfer({ started_at: "2024-01-01T00:00:01Z", processed_bytes: 1000, finished_at: "2024-01-01T00:00:09Z", succeeded: true });
+    const script = ["ok", "429", "503", "ok", "done"];
+    let poll = 0;
+    await withServer((req, res) => {
+        if (req.url.endsWith("?verbose=true")) return json(res, 200, { ...done, logs: [] });
+        const step = script[Math.min(poll++, script.length - 1)];
+        if (step === "429") json(res, 429, { id: "rate_limit", message: "Your account reached the API rate limit" }, { "Retry-After": "3" });
+        else if (step === "503") json(res, 503, { id: "unavailable", message: "Service Unavailable" });
+        else json(res, 200, step === "done" ? done : running);
+    }, async (s, ep) => {
+        const o = observer();
+        const t = await waitForTransfer(ep, "id-myapp", "tr-uuid-1", { pollMs: 2000, sleep: o.sleep, log: o.log });
+        assert.equal(t.succeeded, true);
+        assert.equal(s.requests.length, 6, "5 polls (2 of them retried) and the verbose read");
+        assert.ok(o.sleeps.includes(3000), `Retry-After honoured: ${o.sleeps}`);
+        assert.ok(o.logs.some((l) => /429/.test(l)) && o.logs.some((l) => /503/.test(l)), o.logs.join("\n"));
+    });
+    await withServer((_req, res) => json(res, 503, { id: "unavailable", message: "Service Unavailable" }), async (s, ep) => {
+        const o = observer();
+        const err = await rejection(waitForTransfer(ep, "id-myapp", "tr-uuid-1", { pollMs: 2000, sleep: o.sleep, log: o.log }));
+        assert.equal(err.message, "Heroku Data API GET /client/v11/apps/id-myapp/transfers/tr-uuid-1 failed with 503 unavailable: Service Unavailable (after 6 attempts)");
+        assert.equal(s.requests.length, 6, "bounded retries");
+    });
+});
+
 test("getTransfer verbose flag and transfer status texts match the CLI", async () => {
     await withServer((_req, res) => json(res, 200, transfer()), async (s, ep) => {
         await getTransfer(ep, "id-myapp", "tr-uuid-1", { verbose: true });

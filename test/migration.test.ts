@@ -71,7 +71,7 @@ test("Migration declares the guide's steps in order, with explicit dependencies,
 
     // A failing acceptance command says that the cutover did not run and where the freeze stands.
     const script = String(r.get("migration-acceptance")!.inputs.create);
-    assert.ok(script.startsWith("npm run acceptance\n"), script);
+    assert.ok(script.startsWith("(\nnpm run acceptance\n)\n"), script);
     const run = spawnSync("/bin/sh", ["-c", `npm() { return 3; }\n${script}`], { encoding: "utf8" });
     assert.equal(run.status, 3);
     assert.equal(run.stderr.trim(), "acceptanceCommand failed: cutover did not run and DATABASE_URL was not published. " +

@@ -530,7 +530,7 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
             freeze, unfreezeOnFailure: true, storage, accountKey, blobName: "never-written.dump",
         }));
         assert.match(failed.message, /^Verification: /);
-        assert.ok(failed.message.endsWith(" The write freeze (the read-only setting on the source database) was lifted and the stale dump deleted; the source is intact and in use. Fix the cause and run `pulumi up` again: it freezes writes and dumps again."), failed.message);
+        assert.ok(failed.message.endsWith(" The write freeze (the read-only setting on the source database) was lifted (no dump was stored); the source is intact and in use. Fix the cause and run `pulumi up` again: it freezes writes and dumps again."), failed.message);
         assert.ok(!failed.message.includes("Lifting the freeze after the failure also failed"), failed.message);
         assert.deepEqual(await setting(), []);
         await insert(sourceConn);
@@ -667,7 +667,8 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
             assert.ok(isMigrationError(err), String(err));
             assert.match(err.message, /^DumpToBlob: /);
             assert.match(err.message, /permission denied for table secret_stuff/);
-            assert.ok(err.message.endsWith(` ${freezeStatusSentence(freeze.spec, true)}`), err.message);
+            // dumpToBlob itself removed the older blob before writing; the failed dump stored none.
+            assert.ok(err.message.endsWith(` ${freezeStatusSentence(freeze.spec, true, "none")}`), err.message);
             assert.equal(await blobInfo(blob, "dump-c.dump"), undefined, "no blob that looks like a complete dump is left");
             assert.equal((await app(LEGACY))!.maintenance, false);
             assert.deepEqual(await workerQuantity(LEGACY), { web: 1, worker: 2 });
@@ -826,9 +827,9 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
             assert.equal(lines[lines.length - 1], "[Verification] excluded reporting.daily_sales: rebuilt nightly from orders");
             assert.deepEqual(await verificationProvider.diff!(ex.id, ex.outs, vin), { changes: true, replaces: ["excludeTables"], deleteBeforeReplace: true });
 
-            // Verification failure with unfreezeOnFailure: freeze lifted, dump deleted.
+            // Verification failure with unfreezeOnFailure: freeze lifted (this test stored no dump under blobName).
             const lifted = await failure(verificationProvider.create({ ...vin, unfreezeOnFailure: true }));
-            assert.ok(lifted.message.endsWith(` ${freezeStatusSentence(freeze.spec, true)}`), lifted.message);
+            assert.ok(lifted.message.endsWith(` ${freezeStatusSentence(freeze.spec, true, "none")}`), lifted.message);
             assert.equal((await app(LEGACY))!.maintenance, false);
             assert.equal(await blobInfo(blob, "restore.dump"), undefined);
         } finally {

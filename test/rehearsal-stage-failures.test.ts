@@ -78,16 +78,28 @@ test("every stage's failure ends the run with the error, where the freeze stands
     assert.equal(preview.status, 0, preview.out);
     assert.ok(preview.out.includes(STILL_ON), preview.out);
 
+    // destroy after a failed up: deletes what exists, lifts the freeze it finds, and records
+    // itself as a destroy.
+    const destroy = fx.rehearse("destroy");
+    assert.equal(destroy.status, 0, destroy.out);
+    assert.match(destroy.out, /- {2}delete {3}pulumi-nodejs:dynamic\/migration:WriteFreeze migration-freeze/);
+    assert.deepEqual(fx.legacyApp(), { maintenance: false, worker: 2 });
+    assert.deepEqual(await fx.blobs(), []);
+    const fs = await import("fs");
+    const path = await import("path");
+    const state = JSON.parse(fs.readFileSync(path.join(fx.dir, "state", "rehearsal.json"), "utf8"));
+    assert.deepEqual({ resources: state.resources, lastResult: state.lastResult }, { resources: [], lastResult: { kind: "destroy", ok: true } });
+
     const done = fx.rehearse("up");
     assert.equal(done.status, 0, done.out);
     assert.match(done.out, /Migration VERIFIED: 8 tables/);
-    assert.doesNotMatch(done.out, /create {3}pulumi-nodejs:dynamic\/heroku:Postgres/, "the add-on made by an earlier run is kept");
     assert.deepEqual(fx.legacyApp(), { maintenance: false, worker: 2 });
 });
 
 test("one run per directory; Ctrl-C stops the services and says where the freeze stands; a stale lock is cleared", async () => {
     const destroyed = fx.rehearse("destroy");
     assert.equal(destroyed.status, 0, destroyed.out);
+    assert.match(destroyed.out, /Destroy complete: 12 deleted, 0 retained\./);
 
     const first = fx.start("up");
     let out = "";
