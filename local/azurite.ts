@@ -47,6 +47,36 @@ export function azuriteBlobMain(): string {
 }
 
 /**
+ * Stops an Azurite left running on this workspace by a process that was killed before it could
+ * stop it (kill -9 of a rehearsal): it would hold the saved port, and two Azurites must never
+ * share one workspace. Linux only (/proc); elsewhere the port-in-use error says what to do.
+ */
+async function stopOrphans(dir: string): Promise<void> {
+    let pids: number[];
+    try {
+        pids = fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d)).map(Number).filter((pid) => {
+            try {
+                const argv = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+                const at = argv.indexOf("--location");
+                return pid !== process.pid && argv.some((a) => /azurite[\\/].*blob[\\/]main\.js$/.test(a)) && at >= 0 && argv[at + 1] === dir;
+            } catch {
+                return false;
+            }
+        });
+    } catch {
+        return;
+    }
+    for (const pid of pids) {
+        try {
+            process.kill(pid, "SIGKILL");
+        } catch {
+            continue;
+        }
+        for (let i = 0; i < 50 && fs.existsSync(`/proc/${pid}`); i++) await new Promise((r) => setTimeout(r, 100));
+    }
+}
+
+/**
  * Starts the Azurite blob service with its workspace in `dir` (created if needed) on 127.0.0.1.
  * Port: `blobPort` if given, else the port persisted in `dir` by an earlier start, else a free
  * port chosen by the OS. Resolves once the service answers HTTP requests.
@@ -54,6 +84,7 @@ export function azuriteBlobMain(): string {
 export async function startAzurite(opts: { dir: string; blobPort?: number }): Promise<LocalAzurite> {
     const dir = path.resolve(opts.dir);
     fs.mkdirSync(dir, { recursive: true });
+    await stopOrphans(dir);
     const portFile = path.join(dir, PORT_FILE);
     let port = opts.blobPort;
     if (port === undefined && fs.existsSync(portFile)) {

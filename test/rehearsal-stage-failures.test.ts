@@ -67,7 +67,15 @@ test("every stage's failure ends the run with the error, where the freeze stands
     failsWith(grant, /\S+ migration-grant: injected fault/, STILL_ON);
     assert.deepEqual(fx.legacyApp(), { maintenance: true, worker: 0 });
 
-    const acceptance = fx.rehearse("up", { acceptanceCommand: "echo 'checkout test failed' >&2; exit 3" });
+    // The restore fails with the freeze kept; by the re-run the read URL is about to expire (a
+    // 5-minute SAS is always within the 15-minute renewal window): it is signed anew and the
+    // restore runs from the same dump, without a second pg_dump.
+    const restore = fx.rehearse("up", { sasExpiryMinutes: "5" }, { REHEARSAL_FAULT: "migration-restore" });
+    failsWith(restore, /\S+ migration-restore: injected fault/, STILL_ON);
+    const acceptance = fx.rehearse("up", { sasExpiryMinutes: "5", acceptanceCommand: "echo 'checkout test failed' >&2; exit 3" });
+    assert.match(acceptance.out, /^\+- replace {2}pulumi-nodejs:dynamic\/migration:ReadGrant migration-grant \(changed: expiresOn\)$/m);
+    assert.match(acceptance.out, /^\+ {2}create {3}pulumi-nodejs:dynamic\/heroku:Restore migration-restore$/m);
+    assert.doesNotMatch(acceptance.out, /DumpToBlob migration-dump|\[DumpToBlob\]/, "no second dump");
     failsWith(acceptance, /command:local:Command migration-acceptance: command exited with 3: checkout test failed\nacceptanceCommand failed: cutover did not run and DATABASE_URL was not published\. The write freeze .* is STILL ON/, STILL_ON);
 
     const cutover = fx.rehearse("up", {}, { REHEARSAL_FAULT: "migration-cutover" });
@@ -96,10 +104,10 @@ test("every stage's failure ends the run with the error, where the freeze stands
     assert.deepEqual(fx.legacyApp(), { maintenance: false, worker: 2 });
 });
 
-test("one run per directory; Ctrl-C stops the services and says where the freeze stands; a stale lock is cleared", async () => {
+test("one run per directory; Ctrl-C stops the services and says where the freeze stands; after kill -9 the next run clears the lock and the orphaned Azurite, and destroy cleans up", async () => {
     const destroyed = fx.rehearse("destroy");
     assert.equal(destroyed.status, 0, destroyed.out);
-    assert.match(destroyed.out, /Destroy complete: 12 deleted, 0 retained\./);
+    assert.match(destroyed.out, /Destroy complete: (12|0) deleted, 0 retained\./, "everything the first test left, or nothing when run alone");
 
     const first = fx.start("up");
     let out = "";
@@ -126,11 +134,31 @@ test("one run per directory; Ctrl-C stops the services and says where the freeze
     const path = await import("path");
     assert.equal(fs.existsSync(path.join(fx.dir, "lock")), false, "the lock is released");
 
-    // A lock left by a run killed with kill -9 (its pid no longer runs) is removed with a message.
-    fs.writeFileSync(path.join(fx.dir, "lock"), JSON.stringify({ pid: 2 ** 22 + 7, command: "up", startedAt: "2026-01-01T00:00:00.000Z" }));
-    const resumed = fx.rehearse("up");
-    assert.equal(resumed.status, 0, resumed.out);
-    assert.match(resumed.out, /removed a stale lock of an earlier `up` \(pid 4194311, started 2026-01-01T00:00:00\.000Z\) that is no longer running/);
-    assert.match(resumed.out, /Migration VERIFIED: 8 tables/);
+    // kill -9 leaves the lock and the run's Azurite behind: the next run clears both and says so;
+    // destroy then deletes what exists, lifts a freeze it finds and records itself as a destroy.
+    const killed = fx.start("up");
+    let killedOut = "";
+    killed.stdout!.on("data", (d) => (killedOut += d));
+    const gone = new Promise((resolve) => killed.on("exit", resolve));
+    for (let i = 0; i < 1200 && !/Updating stack/.test(killedOut); i++) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 2000));
+    killed.kill("SIGKILL");
+    await gone;
+    assert.equal(fs.existsSync(path.join(fx.dir, "lock")), true, "kill -9 leaves the lock");
+    const destroy = fx.rehearse("destroy");
+    assert.equal(destroy.status, 0, destroy.out);
+    assert.match(destroy.out, new RegExp(`removed a stale lock of an earlier \`up\` \\(pid ${killed.pid}, started [0-9T:.Z-]+\\) that is no longer running`));
+    assert.match(destroy.out, /Destroy complete: \d+ deleted, 0 retained\./);
     assert.deepEqual(fx.legacyApp(), { maintenance: false, worker: 2 });
+    assert.deepEqual(await fx.blobs(), []);
+    const state = JSON.parse(fs.readFileSync(path.join(fx.dir, "state", "rehearsal.json"), "utf8"));
+    assert.deepEqual({ resources: state.resources, lastResult: state.lastResult }, { resources: [], lastResult: { kind: "destroy", ok: true } });
+    const azurites = fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d)).filter((pid) => {
+        try {
+            return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(path.join(fx.dir, "azurite"));
+        } catch {
+            return false;
+        }
+    });
+    assert.deepEqual(azurites, [], "no Azurite is left running on the rehearsal's workspace");
 });
