@@ -218,7 +218,8 @@ export async function rehearse(command: Command, dir: string): Promise<{ ok: boo
             // eslint-disable-next-line @typescript-eslint/no-var-requires
             const program: () => Promise<Record<string, unknown>> = require("../index");
             try {
-                outputs = await resolveOutputs(await program());
+                // Dependents of a failed resource never register, so outputs that need them never resolve: stop at the failure.
+                outputs = await Promise.race([resolveOutputs(await program()), engine.settledAfterError().then(() => ({}))]);
             } finally {
                 // eslint-disable-next-line @typescript-eslint/no-var-requires
                 const rpcs: Promise<void> = require("@pulumi/pulumi/runtime/settings").waitForRPCs();
