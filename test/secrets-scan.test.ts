@@ -1,0 +1,145 @@
+/**
+ * Integration: no credential, and no part of one, in anything the rehearsal writes or prints.
+ *
+ * The source password, the target server's admin password and the Heroku API key are chosen to
+ * hold / % @ # ? and both quotes (what breaks naive URL redaction); the source URL uses
+ * sslmode=verify-full with sslrootcert (which must reach the program as sourceSslRootCert).
+ * Two runs: an `up` whose acceptance command prints the add-on's password (parsed out of
+ * DATABASE_URL, decoded and encoded) and exits 1, then an `up` that resumes and verifies. Then
+ * every file under the rehearsal directory is scanned - except the stores meant to hold secrets,
+ * which must be mode 0600 - and so is everything both runs printed, for every secret value in
+ * every form it takes in text (as is, percent-encoded, JSON-escaped): the passwords, the add-on
+ * passwords, the API key, the storage account key and the SAS signature.
+ * Run: node --require ts-node/register/transpile-only --test test/secrets-scan.test.ts
+ */
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "child_process";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { startCluster, type LocalCluster } from "../local/postgres";
+import { seedDemoSource } from "../local/demo";
+import { AZURITE_ACCOUNT_KEY } from "../local/azurite";
+import { StateFile, unwrapSecrets } from "../local/state";
+
+const ROOT = path.join(__dirname, "..");
+const tag = crypto.randomBytes(4).toString("hex");
+const SOURCE_PASSWORD = `Src/Pw%zz@'"#?-${tag}`;
+const TARGET_PASSWORD = `Tgt/Pw%41@'"-${tag}`;
+const API_KEY = `HRKU-Key/%@'"-${tag}`;
+
+/** Files that exist to hold secrets: they must be private (0600) and are not scanned. */
+const STORES = ["state/secrets.key", "heroku/api-key", "heroku/state.json"];
+
+let tmp: string;
+let dir: string;
+let source: LocalCluster;
+let target: LocalCluster;
+let sourceUrl: string;
+
+before(async () => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "secrets-scan-"));
+    fs.chmodSync(tmp, 0o755);
+    dir = path.join(tmp, "rehearsal");
+    source = await startCluster({ dataDir: path.join(tmp, "source"), ssl: true });
+    target = await startCluster({ dataDir: path.join(tmp, "target"), ssl: true, password: TARGET_PASSWORD });
+    const conn = (await seedDemoSource(source, { password: SOURCE_PASSWORD })).connection;
+    const ca = path.join(tmp, "source-ca.pem");
+    fs.copyFileSync(path.join(fs.realpathSync(source.dataDir), "server.crt"), ca);
+    sourceUrl = `postgres://${conn.user}:${encodeURIComponent(SOURCE_PASSWORD)}@127.0.0.1:${conn.port}/${conn.database}?sslmode=verify-full&sslrootcert=${encodeURIComponent(ca)}`;
+    // The rehearsal keeps its Heroku API key here (0600); a chosen one holds the awkward characters.
+    fs.mkdirSync(path.join(dir, "heroku"), { recursive: true });
+    fs.writeFileSync(path.join(dir, "heroku", "api-key"), API_KEY, { mode: 0o600 });
+});
+
+after(async () => {
+    await source?.stop().catch(() => undefined);
+    await target?.stop().catch(() => undefined);
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+function rehearse(acceptanceCommand: string): { status: number; out: string } {
+    const r = spawnSync(process.execPath, ["--require", "ts-node/register/transpile-only", path.join(ROOT, "local", "rehearse.ts"), "up"], {
+        cwd: ROOT,
+        encoding: "utf8",
+        timeout: 240_000,
+        env: {
+            ...process.env,
+            REHEARSAL_DIR: dir,
+            SOURCE_DATABASE_URL: sourceUrl,
+            REHEARSAL_TARGET_URL: target.url("postgres"),
+            REHEARSAL_CONFIG: JSON.stringify({ acceptanceCommand }),
+            A2H_QUIET: "",
+        },
+    });
+    return { status: r.status ?? -1, out: `${r.stdout}\n${r.stderr}` };
+}
+
+/** The forms a value takes in text. */
+function forms(value: string): string[] {
+    const encoded = encodeURIComponent(value);
+    const strict = encoded.replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+    return [...new Set([value, encoded, strict, JSON.stringify(value).slice(1, -1)])];
+}
+
+function walk(d: string): string[] {
+    return fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => {
+        const p = path.join(d, e.name);
+        if (e.isSymbolicLink()) return [];
+        return e.isDirectory() ? walk(p) : [p];
+    });
+}
+
+test("no secret, nor any part of one, in what a failing and a successful rehearsal write or print", async () => {
+    // 1. The acceptance command prints the add-on's password and fails.
+    const leak = `node -e 'const u = new URL(process.env.DATABASE_URL); const pw = decodeURIComponent(u.password); console.log("password " + pw); console.error("password " + pw + " encoded " + u.password + " url " + process.env.DATABASE_URL); process.exit(1)'`;
+    const failed = rehearse(leak);
+    assert.equal(failed.status, 1, failed.out);
+    assert.match(failed.out, /acceptanceCommand failed: cutover did not run and DATABASE_URL was not published\./);
+    assert.match(failed.out, /password \[secret\] encoded \[secret\] url postgres:\/\/\w+:\[secret\]@127\.0\.0\.1:\d+\/\w+/, "the echoed password is shown redacted");
+
+    // 2. Fixed: the next `up` resumes and verifies.
+    const ok = rehearse(`node ${JSON.stringify(path.join(ROOT, "local", "acceptance-check.js"))}`);
+    assert.equal(ok.status, 0, ok.out);
+    assert.match(ok.out, /Migration VERIFIED: 8 tables/);
+
+    // The secrets, from the stores that hold them.
+    const emulator = fs.readFileSync(path.join(dir, "heroku", "state.json"), "utf8");
+    const addonPasswords = [...new Set((emulator.match(/postgres:\/\/[^"]+/g) ?? []).map((u) => decodeURIComponent(new URL(u).password)).filter((p) => p && p !== TARGET_PASSWORD))];
+    assert.ok(addonPasswords.length > 0, "the emulator knows the add-on's password");
+    const state = new StateFile(path.join(dir, "state", "rehearsal.json"), path.join(dir, "state", "secrets.key")).load("azure-to-heroku-pg", "rehearsal");
+    const grant = unwrapSecrets(state.resources.find((r) => r.name === "migration-grant")?.outputs ?? {});
+    const sig = new URL(String(grant.url)).searchParams.get("sig") ?? "";
+    assert.ok(sig.length > 20, `the state holds the SAS URL (${Object.keys(grant).join(", ")})`);
+    const secrets: Record<string, string> = {
+        "source password": SOURCE_PASSWORD,
+        "target admin password": TARGET_PASSWORD,
+        "Heroku API key": API_KEY,
+        "storage account key": AZURITE_ACCOUNT_KEY,
+        "SAS signature": sig,
+        ...Object.fromEntries(addonPasswords.map((p, i) => [`add-on password ${i}`, p])),
+    };
+
+    const found: string[] = [];
+    const scan = (where: string, text: string) => {
+        for (const [name, value] of Object.entries(secrets)) {
+            for (const form of forms(value)) if (text.includes(form)) found.push(`${name} (${JSON.stringify(form)}) in ${where}`);
+        }
+    };
+    scan("the failing run's output", failed.out);
+    scan("the successful run's output", ok.out);
+    const files = walk(dir).map((f) => path.relative(dir, f));
+    for (const store of STORES) {
+        assert.ok(files.includes(store), `${store} exists (files: ${files.join(", ")})`);
+        assert.equal(fs.statSync(path.join(dir, store)).mode & 0o777, 0o600, `${store} is private`);
+    }
+    const scanned = files.filter((f) => !STORES.includes(f));
+    for (const f of scanned) scan(f, fs.readFileSync(path.join(dir, f), "latin1"));
+    assert.deepEqual(found, [], `secrets found; scanned ${scanned.join(", ")}`);
+    // The files that matter were among them.
+    for (const f of ["state/rehearsal.json", "migration-report.json", "migration-report.md", "migration-report.html", "preflight.md", "preflight.json"]) {
+        assert.ok(scanned.includes(f), `${f} was scanned`);
+    }
+});
