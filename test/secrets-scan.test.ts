@@ -14,15 +14,12 @@
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
-import { startCluster, type LocalCluster } from "../local/postgres";
-import { seedDemoSource } from "../local/demo";
 import { AZURITE_ACCOUNT_KEY } from "../local/azurite";
 import { StateFile, unwrapSecrets } from "../local/state";
+import { rehearsalFixture, type RehearsalFixture } from "./rehearsal-fixture";
 
 const ROOT = path.join(__dirname, "..");
 const tag = crypto.randomBytes(4).toString("hex");
@@ -33,49 +30,20 @@ const API_KEY = `HRKU-Key/%@'"-${tag}`;
 /** Files that exist to hold secrets: they must be private (0600) and are not scanned. */
 const STORES = ["state/secrets.key", "heroku/api-key", "heroku/state.json"];
 
-let tmp: string;
+let fx: RehearsalFixture;
 let dir: string;
-let source: LocalCluster;
-let target: LocalCluster;
-let sourceUrl: string;
 
 before(async () => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "secrets-scan-"));
-    fs.chmodSync(tmp, 0o755);
-    dir = path.join(tmp, "rehearsal");
-    source = await startCluster({ dataDir: path.join(tmp, "source"), ssl: true });
-    target = await startCluster({ dataDir: path.join(tmp, "target"), ssl: true, password: TARGET_PASSWORD });
-    const conn = (await seedDemoSource(source, { password: SOURCE_PASSWORD })).connection;
-    const ca = path.join(tmp, "source-ca.pem");
-    fs.copyFileSync(path.join(fs.realpathSync(source.dataDir), "server.crt"), ca);
-    sourceUrl = `postgres://${conn.user}:${encodeURIComponent(SOURCE_PASSWORD)}@127.0.0.1:${conn.port}/${conn.database}?sslmode=verify-full&sslrootcert=${encodeURIComponent(ca)}`;
+    fx = await rehearsalFixture("secrets-scan-", { sourcePassword: SOURCE_PASSWORD, targetPassword: TARGET_PASSWORD, verifyFull: true });
+    dir = fx.dir;
     // The rehearsal keeps its Heroku API key here (0600); a chosen one holds the awkward characters.
     fs.mkdirSync(path.join(dir, "heroku"), { recursive: true });
     fs.writeFileSync(path.join(dir, "heroku", "api-key"), API_KEY, { mode: 0o600 });
 });
 
 after(async () => {
-    await source?.stop().catch(() => undefined);
-    await target?.stop().catch(() => undefined);
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+    await fx?.cleanup();
 });
-
-function rehearse(acceptanceCommand: string): { status: number; out: string } {
-    const r = spawnSync(process.execPath, ["--require", "ts-node/register/transpile-only", path.join(ROOT, "local", "rehearse.ts"), "up"], {
-        cwd: ROOT,
-        encoding: "utf8",
-        timeout: 240_000,
-        env: {
-            ...process.env,
-            REHEARSAL_DIR: dir,
-            SOURCE_DATABASE_URL: sourceUrl,
-            REHEARSAL_TARGET_URL: target.url("postgres"),
-            REHEARSAL_CONFIG: JSON.stringify({ acceptanceCommand }),
-            A2H_QUIET: "",
-        },
-    });
-    return { status: r.status ?? -1, out: `${r.stdout}\n${r.stderr}` };
-}
 
 /** The forms a value takes in text. */
 function forms(value: string): string[] {
@@ -95,13 +63,13 @@ function walk(d: string): string[] {
 test("no secret, nor any part of one, in what a failing and a successful rehearsal write or print", async () => {
     // 1. The acceptance command prints the add-on's password and fails.
     const leak = `node -e 'const u = new URL(process.env.DATABASE_URL); const pw = decodeURIComponent(u.password); console.log("password " + pw); console.error("password " + pw + " encoded " + u.password + " url " + process.env.DATABASE_URL); process.exit(1)'`;
-    const failed = rehearse(leak);
+    const failed = fx.rehearse("up", { acceptanceCommand: leak });
     assert.equal(failed.status, 1, failed.out);
     assert.match(failed.out, /acceptanceCommand failed: cutover did not run and DATABASE_URL was not published\./);
     assert.match(failed.out, /password \[secret\] encoded \[secret\] url postgres:\/\/\w+:\[secret\]@127\.0\.0\.1:\d+\/\w+/, "the echoed password is shown redacted");
 
     // 2. Fixed: the next `up` resumes and verifies.
-    const ok = rehearse(`node ${JSON.stringify(path.join(ROOT, "local", "acceptance-check.js"))}`);
+    const ok = fx.rehearse("up", { acceptanceCommand: `node ${JSON.stringify(path.join(ROOT, "local", "acceptance-check.js"))}` });
     assert.equal(ok.status, 0, ok.out);
     assert.match(ok.out, /Migration VERIFIED: 8 tables/);
 
