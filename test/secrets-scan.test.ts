@@ -14,6 +14,7 @@
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
@@ -109,5 +110,30 @@ test("no secret, nor any part of one, in what a failing and a successful rehears
     // The files that matter were among them.
     for (const f of ["state/rehearsal.json", "migration-report.json", "migration-report.md", "migration-report.html", "preflight.md", "preflight.json"]) {
         assert.ok(scanned.includes(f), `${f} was scanned`);
+    }
+});
+
+test("a SOURCE_DATABASE_URL or REHEARSAL_TARGET_URL that does not parse stops the rehearsal before anything starts, naming the variable, never showing the password", () => {
+    const run = (env: Record<string, string>) => {
+        const r = spawnSync(process.execPath, ["--require", "ts-node/register/transpile-only", path.join(ROOT, "local", "rehearse.ts"), "preview"], {
+            cwd: ROOT, encoding: "utf8", timeout: 60_000,
+            env: { ...process.env, REHEARSAL_DIR: path.join(path.dirname(dir), "bad-urls"), REHEARSAL_CONFIG: "", ...env },
+        });
+        return { status: r.status, out: `${r.stdout}${r.stderr}` };
+    };
+    const fix = "Give a postgres:// or postgresql:// URL with user, password, host, port and database (and ?sslmode=require for Azure and Heroku); " +
+        "percent-encode special characters in the user name and password (/ is %2F, @ is %40, % is %25).";
+    // The password written raw: / and @ make it unparseable.
+    const raw = run({ SOURCE_DATABASE_URL: `postgres://azureadmin:${SOURCE_PASSWORD}@db.example.com:5432/appdb?sslmode=require`, REHEARSAL_TARGET_URL: "" });
+    assert.equal(raw.status, 1, raw.out);
+    assert.equal(raw.out, `rehearsal preview failed: SOURCE_DATABASE_URL: postgres://azureadmin:[secret]@db.example.com:5432/appdb?sslmode=require is not a valid URL. ${fix}\n`);
+    // A bad % escape in the password.
+    const escape = run({ SOURCE_DATABASE_URL: `postgres://azureadmin:Pw%zz${tag}@db.example.com/appdb`, REHEARSAL_TARGET_URL: "" });
+    assert.equal(escape.out, `rehearsal preview failed: SOURCE_DATABASE_URL: postgres://azureadmin:[secret]@db.example.com/appdb has a bad percent escape in the password: a % must be followed by two hex digits. ${fix}\n`);
+    // The target's variable is named too.
+    const targetUrl = run({ SOURCE_DATABASE_URL: `postgres://azureadmin:${encodeURIComponent(SOURCE_PASSWORD)}@db.example.com/appdb`, REHEARSAL_TARGET_URL: `postgres://postgres:${TARGET_PASSWORD}@127.0.0.1:5432/postgres` });
+    assert.match(targetUrl.out, /^source: azureadmin@db\.example\.com:5432\/appdb \(SOURCE_DATABASE_URL\)\nrehearsal preview failed: REHEARSAL_TARGET_URL: postgres:\/\/postgres:\[secret\]@127\.0\.0\.1:5432\/postgres is not a valid URL\. /);
+    for (const r of [raw, escape, targetUrl]) {
+        for (const value of [SOURCE_PASSWORD, TARGET_PASSWORD, `Pw%zz${tag}`]) for (const form of forms(value)) assert.ok(!r.out.includes(form), r.out);
     }
 });
