@@ -39,6 +39,7 @@ export = async () => {
         freeze: settings.freeze,
         acknowledge: settings.acknowledge,
         herokuApp: { name: settings.heroku.app, create: settings.heroku.createApp },
+        verifyQueries: settings.verify.queries,
     });
     // The local rehearsal (and anyone who wants the plan as files) sets A2H_REPORT_DIR.
     const reportDir = process.env.A2H_REPORT_DIR;

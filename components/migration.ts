@@ -17,6 +17,7 @@ import { Verification } from "../providers/verification";
 import { Cutover } from "../providers/cutover";
 import type { MigrationSettings } from "../lib/config";
 import { freezeStatusSentence } from "../lib/freeze";
+import { maskedShellCommand, shellQuote } from "../lib/maskedCommand";
 import type { PreflightResult } from "../lib/preflight";
 import type { FreezeState } from "../lib/stage";
 import type { TableRowCount } from "../lib/types";
@@ -33,11 +34,6 @@ interface Storage {
     location: pulumi.Output<BlobLocation>;
     accountKey: pulumi.Output<string>;
     container: storage.BlobContainer;
-}
-
-/** Single-quotes a string for /bin/sh. */
-function shellQuote(text: string): string {
-    return `'${text.replace(/'/g, "'\\''")}'`;
 }
 
 export class Migration extends pulumi.ComponentResource {
@@ -244,9 +240,10 @@ export class Migration extends pulumi.ComponentResource {
             if (!s.verify.acceptanceCommand) return undefined;
             // On failure the Command's error says where the freeze stands: the freeze stays on
             // (the cutover did not run) until the user re-runs or lifts it. The user's command runs
-            // in a subshell, so that its own `exit` still reaches the status check.
+            // in a child process, so that its own `exit` still reaches the status check.
             const freezeNote = freezeStatusSentence({ mode: s.freeze.mode, app: s.freeze.app, scaleDown: s.freeze.scaleDown }, false);
-            const script = `(\n${s.verify.acceptanceCommand}\n)\nstatus=$?\nif [ "$status" -ne 0 ]; then echo ${shellQuote(`acceptanceCommand failed: cutover did not run and DATABASE_URL was not published. ${freezeNote}`)} >&2; exit "$status"; fi`;
+            // Its output is masked: Pulumi logs it and quotes it in the error, beyond our redaction.
+            const script = `${maskedShellCommand(s.verify.acceptanceCommand)}\nstatus=$?\nif [ "$status" -ne 0 ]; then echo ${shellQuote(`acceptanceCommand failed: cutover did not run and DATABASE_URL was not published. ${freezeNote}`)} >&2; exit "$status"; fi`;
             return new command.local.Command(`${name}-acceptance`, {
                 create: script,
                 environment: { DATABASE_URL: database.databaseUrl },

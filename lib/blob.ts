@@ -18,7 +18,7 @@ import {
 import { ConfigError, isMigrationError, MigrationError } from "./errors";
 import { pgEnv } from "./pg";
 import { pgBin, pgToolVersion } from "./pgbin";
-import { redact } from "./redact";
+import { redact, registerSecret } from "./redact";
 import { BlobTarget, PgConnection } from "./types";
 
 /** `pg_dump` arguments of Heroku's migration guide; `--no-password` so it never prompts. */
@@ -42,6 +42,8 @@ const PROGRESS_INTERVAL_MS = 500;
 const SAS_CLOCK_SKEW_MS = 5 * 60 * 1000;
 
 export function containerClient(target: BlobTarget): ContainerClient {
+    // Every use of the account key passes here (dumps, deletes, SAS): from now on no text shows it.
+    registerSecret(target.accountKey);
     const endpoint = target.blobEndpoint.replace(/\/+$/, "");
     const credential = new StorageSharedKeyCredential(target.accountName, target.accountKey);
     const service = new BlobServiceClient(endpoint, credential, { retryOptions: { maxTries: 4 } });
@@ -471,6 +473,8 @@ export function makeReadSas(opts: {
         credential,
     ).toString();
     const blobUrl = containerClient(target).getBlobClient(blobName).url;
+    // Its signature, wherever it is printed (alone, decoded or encoded), is removed from now on.
+    registerSecret(`${blobUrl}?${sas}`);
     return { url: `${blobUrl}?${sas}`, expiresOn: expiresOn.toISOString(), permissions: "r", protocol };
 }
 

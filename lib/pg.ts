@@ -9,7 +9,7 @@
 import * as fs from "fs";
 import { Client, ClientConfig } from "pg";
 import { MigrationError } from "./errors";
-import { redact } from "./redact";
+import { redact, registerSecret } from "./redact";
 import type { PgConnection, TableRowCount } from "./types";
 
 type SslMode = NonNullable<PgConnection["sslmode"]>;
@@ -77,10 +77,15 @@ export function pgEnv(conn: PgConnection): Record<string, string> {
     return env;
 }
 
-/** Parses postgres:// and postgresql:// URLs (like Heroku's DATABASE_URL); sslmode and sslrootcert from the query. */
-export function parseDatabaseUrl(url: string): PgConnection {
-    const bad = (what: string): MigrationError =>
-        new MigrationError("database URL", `${redact(url)} ${what}`, "Give a postgres:// or postgresql:// URL with user, password, host, port and database (and ?sslmode=require for Azure and Heroku).");
+/**
+ * Parses postgres:// and postgresql:// URLs (like Heroku's DATABASE_URL); sslmode and sslrootcert
+ * from the query. `name` is the setting the URL came from (e.g. `SOURCE_DATABASE_URL`): every
+ * error names it. The URL's credentials are registered for redaction before anything can print.
+ */
+export function parseDatabaseUrl(url: string, name = "database URL"): PgConnection {
+    registerSecret(url);
+    const fix = "Give a postgres:// or postgresql:// URL with user, password, host, port and database (and ?sslmode=require for Azure and Heroku); percent-encode special characters in the user name and password (/ is %2F, @ is %40, % is %25).";
+    const bad = (what: string, hint = fix): MigrationError => new MigrationError(name, `${redact(url)} ${what}`, hint);
     let u: URL;
     try {
         u = new URL(url);
@@ -88,20 +93,29 @@ export function parseDatabaseUrl(url: string): PgConnection {
         throw bad("is not a valid URL.");
     }
     if (u.protocol !== "postgres:" && u.protocol !== "postgresql:") throw bad(`has scheme ${u.protocol.replace(/:$/, "")}, expected postgres or postgresql.`);
-    let host = decodeURIComponent(u.hostname);
+    const decode = (part: string, raw: string, show: boolean): string => {
+        try {
+            return decodeURIComponent(raw);
+        } catch {
+            const escape = /%(?![0-9a-f]{2})..?/i.exec(raw)?.[0] ?? "%";
+            throw bad(`has a bad percent escape in the ${part}${show ? ` (${JSON.stringify(escape)})` : ""}: a % must be followed by two hex digits.`);
+        }
+    };
+    let host = decode("host", u.hostname, true);
     if (host.startsWith("[") && host.endsWith("]")) host = host.slice(1, -1);
     if (!host) throw bad("has no host.");
     const port = u.port ? Number(u.port) : 5432;
     if (!Number.isInteger(port) || port <= 0 || port > 65535) throw bad("has an invalid port.");
-    const user = decodeURIComponent(u.username);
+    const user = decode("user name", u.username, true);
     if (!user) throw bad("has no user name.");
-    const path = decodeURIComponent(u.pathname.replace(/^\//, ""));
+    const path = decode("database name", u.pathname.replace(/^\//, ""), true);
     const database = path || user;
     const conn: PgConnection = { host, port, database, user };
-    if (u.password) conn.password = decodeURIComponent(u.password);
+    // Never shown: the escape is part of the password.
+    if (u.password) conn.password = decode("password", u.password, false);
     const sslmode = u.searchParams.get("sslmode");
     if (sslmode !== null) {
-        if (!SSL_MODES.includes(sslmode as SslMode)) throw bad(`has sslmode=${sslmode}; expected one of ${SSL_MODES.join(", ")}.`);
+        if (!SSL_MODES.includes(sslmode as SslMode)) throw bad(`has sslmode=${sslmode}; expected one of ${SSL_MODES.join(", ")}.`, `Set ?sslmode= to one of them: require for Azure and Heroku, verify-full with &sslrootcert=/path/to/ca.pem to check the server's certificate, disable only for a local server without SSL.`);
         conn.sslmode = sslmode as SslMode;
     }
     const rootcert = u.searchParams.get("sslrootcert");
@@ -109,8 +123,15 @@ export function parseDatabaseUrl(url: string): PgConnection {
     return conn;
 }
 
-function connectHint(err: NodeJS.ErrnoException & { code?: string }, conn: PgConnection): string {
+const SSL_SETTING = "sslmode (config `sourceSslMode`, or ?sslmode= in a database URL)";
+
+/** What to do about a failed connection; SSL refusals first, since they can carry an authentication code (28000). */
+export function connectHint(err: NodeJS.ErrnoException & { code?: string }, conn: PgConnection): string {
     const msg = String(err.message ?? "");
+    const mode = conn.sslmode ?? "require";
+    if (/does not support SSL/i.test(msg)) return `The server does not accept SSL connections (sslmode=${mode} asks for SSL): set ${SSL_SETTING} to disable for it (only for a local server; Azure and Heroku need require).`;
+    if (/no encryption|SSL off|SSL connection is required|requires? (an )?SSL/i.test(msg)) return `The server requires SSL for this client and sslmode=${mode} did not use it: set ${SSL_SETTING} to require (or verify-full with sslrootcert).`;
+    if (/self[- ]signed|certificate|unable to verify|altnames/i.test(msg)) return `The server's certificate was refused under sslmode=${mode}: verify-ca/verify-full need the server's CA in sslrootcert (config \`sourceSslRootCert\`, or &sslrootcert= in a database URL); require encrypts without verifying.`;
     switch (err.code) {
         case "28P01":
         case "28000":
@@ -127,9 +148,6 @@ function connectHint(err: NodeJS.ErrnoException & { code?: string }, conn: PgCon
         case "53300":
             return "The server has no free connection slots; lower the concurrency or close other sessions.";
     }
-    if (/does not support SSL/i.test(msg)) return "The server does not accept SSL: use sslmode=disable for it (only for local servers).";
-    if (/self[- ]signed|certificate|unable to verify/i.test(msg)) return "Check sslmode and sslrootcert: verify-ca/verify-full need the server's CA in sslrootcert; require encrypts without verifying.";
-    if (/no pg_hba\.conf entry|SSL off/i.test(msg)) return "The server requires SSL for this client: use sslmode=require (or stricter).";
     if (/timeout/i.test(msg)) return "Check the host and port, and that the server's firewall allows this machine's IP address.";
     return "Check the host, port, database, user, password and sslmode.";
 }

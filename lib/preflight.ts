@@ -40,6 +40,7 @@ import {
 import { formatBytes, formatDuration } from "./progress";
 import { redact } from "./redact";
 import { assessBackups, type AzureBackupCheck } from "./azureBackup";
+import { checkUserQueries } from "./userQueries";
 import type { AcknowledgeEntry, FreezeSettings } from "./config";
 import type { PgConnection } from "./types";
 
@@ -173,6 +174,10 @@ export interface PreflightOptions {
     herokuApps?: HerokuAppCheck[];
     /** Azure's backups of an Azure source (lib/azureBackup.ts checkAzureBackups); without it preflight says how to check. */
     azureBackup?: AzureBackupCheck;
+    /** settings.verify.queries: each is opened on the source as verification will (lib/userQueries.ts). */
+    verifyQueries?: string[];
+    /** Time each verify query may take to return its first row in preflight. @default 10 s */
+    verifyQueryTimeoutMs?: number;
 }
 
 /** A Heroku app named in the configuration, and whether the Platform API found it. */
@@ -1029,20 +1034,24 @@ export async function runPreflight(source: PgConnection, opts: PreflightOptions)
     const plan = findPlan(opts.plan, plans);
     const herokuMajor = opts.herokuPostgresMajor ?? HEROKU_DEFAULT_POSTGRES_MAJOR;
 
-    const ins = await withClient(source, async (c) => {
+    const { ins, queryFindings } = await withClient(source, async (c) => {
         await c.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+        let inspected: Inspection;
         try {
             await c.query("SET LOCAL statement_timeout = '120s'");
-            return await inspect(c, opts.sampleBytes ?? DEFAULT_SAMPLE_BYTES);
+            inspected = await inspect(c, opts.sampleBytes ?? DEFAULT_SAMPLE_BYTES);
         } finally {
             await c.query("ROLLBACK").catch(() => undefined);
         }
+        const checked = await checkUserQueries(c, opts.verifyQueries ?? [], { timeoutMs: opts.verifyQueryTimeoutMs, user: inspected.user, database: inspected.database });
+        return { ins: inspected, queryFindings: checked };
     });
     const serverMajor = majorVersion(ins.versionNum);
     const estimate = computeEstimate(ins);
     const fp = freezePlan(opts.freeze, formatDuration(estimate.totalSeconds * 1000));
     const built = buildFindings({ source, ins, dump, restore, serverMajor, plan, plans, herokuMajor, freeze: opts.freeze, herokuApp: opts.herokuApp, herokuApps: opts.herokuApps, azureBackup: opts.azureBackup, estimate, freezePlan: fp });
-    const findings = sortFindings(applyAcknowledgements(built.findings, opts.acknowledge ?? []));
+    // A verify query verification would refuse cannot be acknowledged: it would fail there anyway.
+    const findings = sortFindings([...applyAcknowledgements(built.findings, opts.acknowledge ?? []), ...queryFindings]);
 
     const acknowledgedUnsupported = findings.filter((f) => f.code === "extension_unsupported" && f.acknowledged).map((f) => f.subject as string);
     const tables = ins.relations.filter((r) => r.kind === "r" || r.kind === "m");

@@ -29,6 +29,7 @@ import type { Client } from "pg";
 import { majorVersion, withClient, quoteIdent } from "./pg";
 import { errorMessage } from "./errors";
 import { redact } from "./redact";
+import { USER_QUERY_BEGIN, userQueryCursor } from "./userQueries";
 import { formatBytes, formatDuration } from "./progress";
 import type { PgConnection, TableRowCount } from "./types";
 
@@ -1223,9 +1224,8 @@ function sideError(side: Side, err: unknown): Error & { side: Side } {
 
 async function openQuery(c: Client, sql: string, index: number, side: Side): Promise<QueryStream> {
     try {
-        await c.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-        // A named statement goes through the extended protocol, which accepts one statement only.
-        await c.query({ name: `a2h_verify_q${index}`, text: `DECLARE a2h_verify_q NO SCROLL CURSOR FOR ${sql.trim().replace(/;+\s*$/, "")}` });
+        await c.query(USER_QUERY_BEGIN);
+        await c.query(userQueryCursor(sql, index));
     } catch (err) {
         throw sideError(side, err);
     }

@@ -198,9 +198,11 @@ $$;
 `;
 
 /** Creates the Azure-shaped demo database in the cluster; idempotent. Returns the connection
- *  the migration uses (a non-superuser admin role, like Azure's admin user), and what was seeded. */
-export async function seedDemoSource(cluster: LocalCluster): Promise<{ connection: PgConnection; database: string; tables: string[] }> {
-    const password = adminPassword(cluster);
+ *  the migration uses (a non-superuser admin role, like Azure's admin user), and what was seeded.
+ *  `password` chooses the admin role's password (e.g. one with / % @ and quotes, to test
+ *  redaction); by default it is derived from the cluster's superuser password. */
+export async function seedDemoSource(cluster: LocalCluster, opts: { password?: string } = {}): Promise<{ connection: PgConnection; database: string; tables: string[] }> {
+    const password = opts.password ?? adminPassword(cluster);
     registerSecret(password);
 
     await withClient(cluster.connection("postgres"), async (c) => {

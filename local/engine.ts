@@ -21,8 +21,8 @@ import * as rpc from "@pulumi/pulumi/runtime/rpc";
 const runtimeState = require("@pulumi/pulumi/runtime/state");
 import { containerClient } from "../lib/blob";
 import { errorMessage } from "../lib/errors";
-import { redact } from "../lib/redact";
-import { containsSecret, isSecret, secret, unwrapSecrets, type ResourceState, type StackState, StateFile } from "./state";
+import { redact, registerSecret } from "../lib/redact";
+import { containsSecret, isSecret, secret, secretStrings, unwrapSecrets, type ResourceState, type StackState, StateFile } from "./state";
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const requireFromString: (code: string) => any = require("require-from-string");
@@ -382,6 +382,8 @@ export class RehearsalEngine {
         const preview = this.opts.preview;
         const old = this.old.get(planned.urn);
         const handler = this.handlerFor(planned.type, planned.inputs.__provider as string | undefined);
+        // A secret input (DATABASE_URL in the acceptance command's environment...) never shows in a log, an error or a report.
+        for (const s of secretStrings(planned.inputs)) registerSecret(s);
         const news = unwrapSecrets(planned.inputs) as Record<string, unknown>;
         const upstreamPending = planned.dependencies.some((d) => this.pendingInPreview.has(d));
 

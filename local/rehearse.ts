@@ -67,7 +67,7 @@ export async function startServices(dir: string): Promise<Services> {
         let source: PgConnection;
         let demo = false;
         if (process.env.SOURCE_DATABASE_URL) {
-            source = parseDatabaseUrl(process.env.SOURCE_DATABASE_URL);
+            source = parseDatabaseUrl(process.env.SOURCE_DATABASE_URL, "SOURCE_DATABASE_URL");
             log(`source: ${source.user}@${source.host}:${source.port}/${source.database} (SOURCE_DATABASE_URL)`);
         } else {
             const cluster: LocalCluster = await startCluster({ dataDir: path.join(dir, "pg", "source"), ssl: true });
@@ -86,7 +86,7 @@ export async function startServices(dir: string): Promise<Services> {
             started.push(target);
             targetAdminUrl = target.url("postgres");
         }
-        registerSecret(parseDatabaseUrl(targetAdminUrl).password);
+        registerSecret(parseDatabaseUrl(targetAdminUrl, "REHEARSAL_TARGET_URL").password);
 
         const azurite = await startAzurite({ dir: path.join(dir, "azurite") });
         started.push(azurite);
@@ -135,6 +135,7 @@ export function rehearsalConfig(services: Services): { config: Record<string, st
         sourceUser: s.user,
         sourcePassword: s.password ?? "",
         sourceSslMode: s.sslmode ?? "require",
+        ...(s.sslrootcert ? { sourceSslRootCert: s.sslrootcert } : {}),
         storageResourceGroup: "rehearsal-rg",
         storageLocation: "eastus",
         storageAccountName: services.azurite.accountName,

@@ -33,6 +33,15 @@ export function unwrapSecrets(v: unknown): any {
     return v;
 }
 
+/** Every string inside a secret wrapper (for redaction: what Pulumi would mask). */
+export function secretStrings(v: unknown, inSecret = false): string[] {
+    if (isSecret(v)) return secretStrings(v.value, true);
+    if (typeof v === "string") return inSecret ? [v] : [];
+    if (Array.isArray(v)) return v.flatMap((x) => secretStrings(x, inSecret));
+    if (v && typeof v === "object") return Object.values(v).flatMap((x) => secretStrings(x, inSecret));
+    return [];
+}
+
 export function containsSecret(v: unknown): boolean {
     if (isSecret(v)) return true;
     if (Array.isArray(v)) return v.some(containsSecret);

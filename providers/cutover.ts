@@ -8,6 +8,7 @@ import * as heroku from "../lib/heroku";
 import { freezeStatusSentence, liftFreeze } from "../lib/freeze";
 import { MigrationError, errorMessage } from "../lib/errors";
 import { progress } from "../lib/progress";
+import { registerSecret } from "../lib/redact";
 import { CUTOVER_MARKER } from "./herokuRestore";
 import { configureSource, sourceConnection, type SourceAware } from "./configured";
 import type { SourceSettings } from "../lib/config";
@@ -40,6 +41,8 @@ export const cutoverProvider: pulumi.dynamic.ResourceProvider & SourceAware = {
     },
 
     async create(inputs: Inputs) {
+        // In its own process under Pulumi: its password, wherever an error or log shows it, is removed.
+        registerSecret(inputs.databaseUrl);
         const ep = heroku.herokuEndpointsFromEnv();
         const updatedApps: string[] = [];
         for (const app of inputs.dependentApps) {

@@ -69,7 +69,7 @@ export const dumpToBlobProvider: pulumi.dynamic.ResourceProvider & SourceAware =
         const source = sourceConnection(inputs.source, this.sourcePassword);
         const ctx = { source };
         const blob = target(inputs);
-        return guardedStage("DumpToBlob", stageGuard(inputs, { dumpStage: true }), ctx, async () => {
+        return guardedStage("DumpToBlob", stageGuard(inputs), ctx, async () => {
             await ensureFrozen(inputs.freeze, ctx);
             const version = await serverVersion(source);
             const exclude = inputs.excludeExtensions ?? [];

@@ -90,7 +90,7 @@ export function assessTarget(facts: TargetFacts, extensions: string[], sourceMaj
 
 /** Reads the target's version, allow-list and available extensions (read-only). */
 export async function readTargetFacts(databaseUrl: string): Promise<TargetFacts> {
-    return withClient(parseDatabaseUrl(databaseUrl), async (c) => {
+    return withClient(parseDatabaseUrl(databaseUrl, "DATABASE_URL"), async (c) => {
         const v = await c.query<{ num: string; text: string }>("SELECT current_setting('server_version_num') AS num, current_setting('server_version') AS text");
         let allowList: TargetFacts["allowList"];
         for (const setting of ALLOW_LIST_SETTINGS) {

@@ -98,7 +98,7 @@ export const verificationProvider: pulumi.dynamic.ResourceProvider & SourceAware
     async create(inputs: Inputs) {
         const source = sourceConnection(inputs.source, this.sourcePassword);
         return guardedStage("Verification", stageGuard(inputs), { source }, async () => {
-            const target = parseDatabaseUrl(inputs.targetUrl);
+            const target = parseDatabaseUrl(inputs.targetUrl, "DATABASE_URL");
             const expected: Record<string, string> = {};
             if (inputs.freeze.spec.mode === "readonly-source") expected.default_transaction_read_only = "the source is frozen read-only (freezeMode readonly-source)";
             const result = await verifyDatabases(source, target, {

@@ -5,6 +5,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { maskedShellCommand } from "../lib/maskedCommand";
 import { declareForTest, SECRET_PASSWORD } from "./migration-helpers";
 
 test("Migration declares the guide's steps in order, with explicit dependencies, private storage and secrets", async () => {
@@ -70,16 +74,25 @@ test("Migration declares the guide's steps in order, with explicit dependencies,
     assert.deepEqual(r.get("migration-cutover")!.inputs.dependentApps, ["web-app"]);
 
     // A failing acceptance command says that the cutover did not run and where the freeze stands.
+    // The command runs under the masking runner: a fake `npm` on PATH stands for the user's tests.
     const script = String(r.get("migration-acceptance")!.inputs.create);
-    assert.ok(script.startsWith("(\nnpm run acceptance\n)\n"), script);
-    const run = spawnSync("/bin/sh", ["-c", `npm() { return 3; }\n${script}`], { encoding: "utf8" });
+    assert.ok(script.startsWith(`${maskedShellCommand("npm run acceptance")}\n`), script);
+    const bin = fs.mkdtempSync(path.join(os.tmpdir(), "acceptance-bin-"));
+    const npm = (body: string) => fs.writeFileSync(path.join(bin, "npm"), `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+    const sh = () => spawnSync("/bin/sh", ["-c", script], { encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, DATABASE_URL: "postgres://u1:Pw%2Fx%40y%25z@h:5432/d" } });
+    npm("exit 3");
+    const run = sh();
     assert.equal(run.status, 3);
     assert.equal(run.stderr.trim(), "acceptanceCommand failed: cutover did not run and DATABASE_URL was not published. " +
         "The write freeze (maintenance mode on Heroku app \"my-app\") is STILL ON; the source is intact. Fix the cause and run `pulumi up` again to resume, " +
         "or lift the freeze by hand with `heroku maintenance:off -a my-app` (and scale worker back).");
-    const ok = spawnSync("/bin/sh", ["-c", `npm() { echo passed; }\n${script}`], { encoding: "utf8" });
+    // Its output reaches Pulumi's log and error without DATABASE_URL's password, in any form.
+    npm(`echo "passed as $DATABASE_URL"; echo "password Pw/x@y%z" >&2`);
+    const ok = sh();
     assert.equal(ok.status, 0);
-    assert.equal(ok.stdout.trim(), "passed");
+    assert.equal(ok.stdout, "passed as postgres://u1:[secret]@h:5432/d\n");
+    assert.equal(ok.stderr, "password [secret]\n");
+    fs.rmSync(bin, { recursive: true, force: true });
 
     // The source password is never a resource input (providers read it from configuration).
     for (const [name, rec] of r) {

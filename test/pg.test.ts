@@ -103,6 +103,9 @@ test("pgEnv gives libpq variables for spawned tools", () => {
     });
 });
 
+const FIX = "Give a postgres:// or postgresql:// URL with user, password, host, port and database (and ?sslmode=require for Azure and Heroku); " +
+    "percent-encode special characters in the user name and password (/ is %2F, @ is %40, % is %25).";
+
 test("parseDatabaseUrl reads Heroku and Azure style URLs", () => {
     assert.deepEqual(parseDatabaseUrl("postgres://u1abc:s3cr%40t%2Fx@ec2-1-2-3-4.compute-1.amazonaws.com:5432/d9xyz"), {
         host: "ec2-1-2-3-4.compute-1.amazonaws.com", port: 5432, database: "d9xyz", user: "u1abc", password: "s3cr@t/x",
@@ -114,15 +117,34 @@ test("parseDatabaseUrl reads Heroku and Azure style URLs", () => {
     assert.deepEqual(parseDatabaseUrl("postgres://bob@[::1]:6000"), { host: "::1", port: 6000, database: "bob", user: "bob" });
     assert.throws(() => parseDatabaseUrl("mysql://u:hunter2@h/d"), (err: unknown) => {
         assert.ok(isMigrationError(err));
-        assert.equal(err.message, "database URL: mysql://u:[secret]@h/d has scheme mysql, expected postgres or postgresql. Give a postgres:// or postgresql:// URL with user, password, host, port and database (and ?sslmode=require for Azure and Heroku).");
+        assert.equal(err.message, "database URL: mysql://u:[secret]@h/d has scheme mysql, expected postgres or postgresql. " + FIX);
         return true;
     });
-    assert.throws(() => parseDatabaseUrl("postgres://u:hunter2@h/d?sslmode=sometimes"), (err: unknown) => {
+    assert.throws(() => parseDatabaseUrl("postgres://u:hunter2@h/d?sslmode=sometimes", "SOURCE_DATABASE_URL"), (err: unknown) => {
         assert.ok(isMigrationError(err));
-        assert.equal(err.message, "database URL: postgres://u:[secret]@h/d?sslmode=sometimes has sslmode=sometimes; expected one of disable, allow, prefer, require, verify-ca, verify-full. Give a postgres:// or postgresql:// URL with user, password, host, port and database (and ?sslmode=require for Azure and Heroku).");
+        assert.equal(err.message, "SOURCE_DATABASE_URL: postgres://u:[secret]@h/d?sslmode=sometimes has sslmode=sometimes; expected one of disable, allow, prefer, require, verify-ca, verify-full. " +
+            "Set ?sslmode= to one of them: require for Azure and Heroku, verify-full with &sslrootcert=/path/to/ca.pem to check the server's certificate, disable only for a local server without SSL.");
         return true;
     });
-    assert.throws(() => parseDatabaseUrl("not a url hunter2"), /^MigrationError: database URL: not a url hunter2 is not a valid URL\./);
+    // Not URL-shaped: nothing tells where a credential would be, so none of it is shown.
+    assert.throws(() => parseDatabaseUrl("not a url hunter2"), /^MigrationError: database URL: \[secret\] is not a valid URL\./);
+    // The caller names the variable; a password with / (unparseable) or a bad % escape is never shown.
+    assert.throws(() => parseDatabaseUrl("postgres://azureadmin:Sl/ash%zz@h.example.com:5432/appdb?sslmode=require", "SOURCE_DATABASE_URL"), (err: unknown) => {
+        assert.ok(isMigrationError(err));
+        assert.equal(err.message, "SOURCE_DATABASE_URL: postgres://azureadmin:[secret]@h.example.com:5432/appdb?sslmode=require is not a valid URL. " + FIX);
+        return true;
+    });
+    assert.throws(() => parseDatabaseUrl("postgres://azureadmin:Pct%zz9@h.example.com/appdb", "SOURCE_DATABASE_URL"), (err: unknown) => {
+        assert.ok(isMigrationError(err));
+        assert.equal(err.message, "SOURCE_DATABASE_URL: postgres://azureadmin:[secret]@h.example.com/appdb has a bad percent escape in the password: a % must be followed by two hex digits. " + FIX);
+        assert.ok(!err.message.includes("Pct"));
+        return true;
+    });
+    assert.throws(() => parseDatabaseUrl("postgres://azureadmin:hunter2@h.example.com/app%zzdb", "REHEARSAL_TARGET_URL"), (err: unknown) => {
+        assert.ok(isMigrationError(err));
+        assert.equal(err.message, "REHEARSAL_TARGET_URL: postgres://azureadmin:[secret]@h.example.com/app%zzdb has a bad percent escape in the database name (\"%zz\"): a % must be followed by two hex digits. " + FIX);
+        return true;
+    });
     // round trip with the local cluster's URL
     assert.deepEqual(parseDatabaseUrl(cluster!.url("appdb")), cluster!.connection("appdb"));
 });
@@ -282,7 +304,46 @@ test("connection failures name the server and user, say what to check, and never
     // verify-full against a certificate the client does not trust
     await assert.rejects(withClient({ ...source, sslmode: "verify-full" }, async () => 1), (err: unknown) => {
         assert.ok(isMigrationError(err));
-        assert.match(err.message, /could not connect \(sslmode=verify-full\): self[- ]signed certificate\. Check sslmode and sslrootcert/);
+        assert.match(err.message, /could not connect \(sslmode=verify-full\): self[- ]signed certificate\. The server's certificate was refused under sslmode=verify-full: verify-ca\/verify-full need the server's CA in sslrootcert \(config `sourceSslRootCert`, or &sslrootcert= in a database URL\); require encrypts without verifying\.$/);
         return true;
     });
+});
+
+test("sslrootcert in a database URL is used; SSL refusals get an SSL hint, not the password hint", async () => {
+    const port = cluster!.port;
+    const dataDir = fs.realpathSync(cluster!.dataDir);
+    const url = `postgres://azureadmin:${encodeURIComponent(source.password!)}@127.0.0.1:${port}/appdb?sslmode=verify-full&sslrootcert=${encodeURIComponent(path.join(dataDir, "server.crt"))}`;
+    const conn = parseDatabaseUrl(url, "SOURCE_DATABASE_URL");
+    assert.equal(conn.sslrootcert, path.join(dataDir, "server.crt"));
+    assert.equal(await withClient(conn, async (c) => (await c.query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")).rows[0].ssl), true);
+
+    const hba = path.join(dataDir, "pg_hba.conf");
+    const original = fs.readFileSync(hba, "utf8");
+    try {
+        // The server requires SSL (hostssl only, like Azure): sslmode=disable is refused with 28000.
+        fs.writeFileSync(hba, original.split("\n").filter((l) => !l.startsWith("host ")).join("\n"));
+        await exec(su(), "SELECT pg_reload_conf()");
+        await assert.rejects(withClient({ ...source, sslmode: "disable" }, async () => 1), (err: unknown) => {
+            assert.ok(isMigrationError(err));
+            assert.equal(err.message,
+                `PostgreSQL azureadmin@127.0.0.1:${port}/appdb: could not connect (sslmode=disable): no pg_hba.conf entry for host "127.0.0.1", user "azureadmin", database "appdb", no encryption. ` +
+                "The server requires SSL for this client and sslmode=disable did not use it: set sslmode (config `sourceSslMode`, or ?sslmode= in a database URL) to require (or verify-full with sslrootcert).");
+            return true;
+        });
+        // The server accepts no SSL: sslmode=require is refused.
+        fs.writeFileSync(hba, original);
+        await exec(su(), "ALTER SYSTEM SET ssl = off");
+        await exec(su(), "SELECT pg_reload_conf()");
+        await assert.rejects(withClient(source, async () => 1), (err: unknown) => {
+            assert.ok(isMigrationError(err));
+            assert.equal(err.message,
+                `PostgreSQL azureadmin@127.0.0.1:${port}/appdb: could not connect (sslmode=require): The server does not support SSL connections. ` +
+                "The server does not accept SSL connections (sslmode=require asks for SSL): set sslmode (config `sourceSslMode`, or ?sslmode= in a database URL) to disable for it (only for a local server; Azure and Heroku need require).");
+            return true;
+        });
+    } finally {
+        fs.writeFileSync(hba, original);
+        await exec({ ...su(), sslmode: "disable" }, "ALTER SYSTEM RESET ssl");
+        await exec({ ...su(), sslmode: "disable" }, "SELECT pg_reload_conf()");
+    }
 });

@@ -420,3 +420,46 @@ test("a source newer than the local pg_dump (PostgreSQL 18 from embedded-postgre
         await withBinDir(() => pg18.stop());
     }
 });
+
+test("verifyQueries: an entry that is not a query, writes, fails or holds two statements blocks before anything changes; a slow one warns", async () => {
+    const su = cluster!.connection("postgres");
+    await exec(su, "CREATE DATABASE verifyq OWNER azureadmin");
+    const conn: PgConnection = { ...demo, database: "verifyq" };
+    await exec(conn, `
+        CREATE TABLE counter (n int);
+        CREATE FUNCTION bump() RETURNS int LANGUAGE sql AS 'INSERT INTO counter VALUES (1) RETURNING n';
+    `);
+    const queries = [
+        "SELECT count(*) FROM counter",
+        "DELETE FROM counter",
+        "-- bumps the counter\nSELECT   bump()",
+        "WITH gone AS (DELETE FROM counter RETURNING n) SELECT count(*) FROM gone",
+        "SELECT * FROM nosuch",
+        "SELECT 1; DELETE FROM counter",
+        "SELECT pg_sleep(5)",
+        "CREATE TABLE copied AS SELECT * FROM counter WHERE n > 100000 AND n < 200000 AND n <> 150000",
+    ];
+    const before = await snapshot(conn);
+    const p = await runPreflight(conn, { plan: "essential-1", freeze: settings().freeze, verifyQueries: queries, verifyQueryTimeoutMs: 300 });
+    assert.equal(await snapshot(conn), before, "preflight changed nothing");
+    assert.equal(await withClient(conn, async (c) => (await c.query("SELECT count(*)::int AS n FROM counter")).rows[0].n), 0);
+
+    const later = "Verification runs each entry as a cursor in a read-only transaction on both databases, so it would fail after the freeze, the dump and the restore.";
+    const readOnly = (i: number) => `Give a SELECT (or WITH ... SELECT, VALUES, TABLE) that only reads, e.g. \`pulumi config set --path 'verifyQueries[${i}]' 'SELECT count(*) FROM orders'\`, or remove the entry.`;
+    const got = p.findings.filter((f) => f.code === "verify_query").map((f) => [f.level, f.subject, f.message, f.action]);
+    assert.deepEqual(got, [
+        ["blocking", "verifyQueries[1]", `config \`verifyQueries[1]\` (DELETE FROM counter) is not a read-only query: it starts with DELETE. ${later}`, readOnly(1)],
+        ["blocking", "verifyQueries[2]", `config \`verifyQueries[2]\` (-- bumps the counter SELECT bump()) writes: cannot execute INSERT in a read-only transaction. ${later}`, readOnly(2)],
+        ["blocking", "verifyQueries[3]", `config \`verifyQueries[3]\` (WITH gone AS (DELETE FROM counter RETURNING n) SELECT count…) writes: DECLARE CURSOR must not contain data-modifying statements in WITH. ${later}`, readOnly(3)],
+        ["blocking", "verifyQueries[4]", `config \`verifyQueries[4]\` (SELECT * FROM nosuch) fails on the source: relation "nosuch" does not exist. ${later}`,
+            "Fix the query (it runs as azureadmin on database verifyq), or remove the entry: `pulumi config set --path 'verifyQueries[4]' 'SELECT count(*) FROM orders'`."],
+        ["blocking", "verifyQueries[5]", `config \`verifyQueries[5]\` (SELECT 1; DELETE FROM counter) holds more than one statement (cannot insert multiple commands into a prepared statement). ${later}`,
+            "Give one query per entry: split it into verifyQueries[5], verifyQueries[8], ..."],
+        ["blocking", "verifyQueries[7]", `config \`verifyQueries[7]\` (CREATE TABLE copied AS SELECT * FROM counter WHERE n > 1000…) is not a read-only query: it starts with CREATE. ${later}`, readOnly(7)],
+        ["warning", "verifyQueries[6]", "config `verifyQueries[6]` (SELECT pg_sleep(5)) returned no row within 0.3s in preflight (statement_timeout); verification runs it on both databases while writes are frozen, so it lengthens the freeze.",
+            "Make it cheaper (for example a count or an aggregate an index can answer), or accept the longer freeze."],
+    ]);
+    // Blocking: `up` stops before anything is created; the finding names what to acknowledge.
+    assert.equal(p.counts.blocking, 6);
+    assert.ok(formatFindings(p.findings).includes(`BLOCKING verify_query:verifyQueries[1]: config \`verifyQueries[1]\` (DELETE FROM counter) is not a read-only query: it starts with DELETE. ${later} ${readOnly(1)}`));
+});

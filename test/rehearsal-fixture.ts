@@ -50,14 +50,29 @@ async function withBlobs(dir: string, remove: boolean): Promise<string[]> {
     }
 }
 
-export async function rehearsalFixture(prefix: string): Promise<RehearsalFixture> {
+export interface FixtureOptions {
+    /** The demo source admin's password. @default derived from the cluster's */
+    sourcePassword?: string;
+    /** The target server's superuser password (REHEARSAL_TARGET_URL). @default random */
+    targetPassword?: string;
+    /** SOURCE_DATABASE_URL asks for sslmode=verify-full with the source's certificate as sslrootcert. @default false: sslmode=require */
+    verifyFull?: boolean;
+}
+
+export async function rehearsalFixture(prefix: string, opts: FixtureOptions = {}): Promise<RehearsalFixture> {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
     fs.chmodSync(tmp, 0o755);
     const dir = path.join(tmp, "rehearsal");
     const source = await startCluster({ dataDir: path.join(tmp, "source"), ssl: true });
-    const target = await startCluster({ dataDir: path.join(tmp, "target"), ssl: true });
-    const sourceConn = (await seedDemoSource(source)).connection;
-    const sourceUrl = `postgres://${encodeURIComponent(sourceConn.user)}:${encodeURIComponent(sourceConn.password ?? "")}@127.0.0.1:${sourceConn.port}/${sourceConn.database}?sslmode=require`;
+    const target = await startCluster({ dataDir: path.join(tmp, "target"), ssl: true, password: opts.targetPassword });
+    const sourceConn = (await seedDemoSource(source, { password: opts.sourcePassword })).connection;
+    let ssl = "sslmode=require";
+    if (opts.verifyFull) {
+        const ca = path.join(tmp, "source-ca.pem");
+        fs.copyFileSync(path.join(fs.realpathSync(source.dataDir), "server.crt"), ca);
+        ssl = `sslmode=verify-full&sslrootcert=${encodeURIComponent(ca)}`;
+    }
+    const sourceUrl = `postgres://${encodeURIComponent(sourceConn.user)}:${encodeURIComponent(sourceConn.password ?? "")}@127.0.0.1:${sourceConn.port}/${sourceConn.database}?${ssl}`;
     const rehearseArgs = (command: string) => ["--require", "ts-node/register/transpile-only", path.join(ROOT, "local", "rehearse.ts"), command];
     const env = (config: Record<string, string>, extraEnv: Record<string, string>) => ({
         ...process.env,
