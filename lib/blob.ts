@@ -375,9 +375,9 @@ async function discardBlob(target: BlobTarget, blobName: string): Promise<boolea
     const blob = containerClient(target).getBlockBlobClient(blobName);
     try {
         await blob.deleteIfExists({ deleteSnapshots: "include" });
-    } catch {
-        // best effort: the original error is what the user needs to see
-        return false;
+    } catch (err) {
+        // A missing container holds nothing to discard; anything else (storage down) is reported.
+        return (err as { statusCode?: number }).statusCode === 404;
     }
     try {
         // Blocks staged by a failed upload are invisible and expire after 7 days; committing an

@@ -827,9 +827,9 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
             assert.equal(lines[lines.length - 1], "[Verification] excluded reporting.daily_sales: rebuilt nightly from orders");
             assert.deepEqual(await verificationProvider.diff!(ex.id, ex.outs, vin), { changes: true, replaces: ["excludeTables"], deleteBeforeReplace: true });
 
-            // Verification failure with unfreezeOnFailure: freeze lifted (this test stored no dump under blobName).
+            // Verification failure with unfreezeOnFailure: freeze lifted, dump deleted.
             const lifted = await failure(verificationProvider.create({ ...vin, unfreezeOnFailure: true }));
-            assert.ok(lifted.message.endsWith(` ${freezeStatusSentence(freeze.spec, true, "none")}`), lifted.message);
+            assert.ok(lifted.message.endsWith(` ${freezeStatusSentence(freeze.spec, true)}`), lifted.message);
             assert.equal((await app(LEGACY))!.maintenance, false);
             assert.equal(await blobInfo(blob, "restore.dump"), undefined);
         } finally {

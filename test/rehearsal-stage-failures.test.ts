@@ -109,14 +109,15 @@ test("one run per directory; Ctrl-C stops the services and says where the freeze
     assert.equal(destroyed.status, 0, destroyed.out);
     assert.match(destroyed.out, /Destroy complete: (12|0) deleted, 0 retained\./, "everything the first test left, or nothing when run alone");
 
-    const first = fx.start("up");
+    // A slow acceptance command holds the run while the write freeze is on: the most delicate
+    // moment to be interrupted, and a deterministic one.
+    const first = fx.start("up", { acceptanceCommand: "sleep 20" });
     let out = "";
     first.stdout!.on("data", (d) => (out += d));
     first.stderr!.on("data", (d) => (out += d));
     const exited = new Promise<number | null>((resolve) => first.on("exit", (code) => resolve(code)));
-    // Wait until the write freeze is on: the most delicate moment to be interrupted.
-    for (let i = 0; i < 1200 && !/\[WriteFreeze\] app a2h-legacy-app: maintenance on/.test(out); i++) await new Promise((r) => setTimeout(r, 100));
-    assert.match(out, /\[WriteFreeze\] app a2h-legacy-app: maintenance on/);
+    for (let i = 0; i < 1200 && !/create {3}command:local:Command migration-acceptance/.test(out); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.match(out, /create {3}command:local:Command migration-acceptance/);
 
     const second = fx.rehearse("preview");
     assert.equal(second.status, 1, second.out);
@@ -127,8 +128,8 @@ test("one run per directory; Ctrl-C stops the services and says where the freeze
     assert.equal(await exited, 130, out);
     assert.match(out, /SIGINT: stopping the up; the services this rehearsal started are being stopped/);
     assert.match(out, /^error: rehearsal: interrupted by SIGINT during `up`\. Run it again to resume from the saved state\.$/m);
-    const frozen = fx.legacyApp().maintenance;
-    assert.ok(out.includes(frozen ? STILL_ON : NOT_FROZEN), `the freeze line matches the emulator (maintenance ${frozen}):\n${out}`);
+    assert.ok(out.includes(STILL_ON), out);
+    assert.deepEqual(fx.legacyApp(), { maintenance: true, worker: 0 }, "as the freeze line says");
     assert.equal(fx.report().status, "failed");
     const fs = await import("fs");
     const path = await import("path");
