@@ -187,6 +187,7 @@ export class Migration extends pulumi.ComponentResource {
                 freeze: freezeState,
                 unfreezeOnFailure: s.freeze.unfreezeOnFailure,
                 excludeExtensions: args.preflight.excludeExtensions ?? [],
+                compression: s.dump.compression.text,
             }, { parent, dependsOn: [freeze, store.container] });
         }
 

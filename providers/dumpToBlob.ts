@@ -4,11 +4,17 @@
  * resumed run). `diff` checks that the blob is still there with the same ETag: a deleted or
  * overwritten dump is dumped again. `delete` (pulumi destroy) deletes the blob.
  *
+ * `compression` (config `dumpCompression`) only decides how the next dump is made: a change is
+ * an in-place update that keeps the complete dump (restoring it needs no setting), and
+ * `archiveCompression` keeps saying how the stored archive was made.
+ *
  * The storage account key is a derived secret input (from listStorageAccountKeys), marked
  * secret so Pulumi encrypts it in state; it is needed by `delete`, which runs from state alone.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_PG_DUMP_ARGS, blobInfo, deleteBlob, dumpToBlob } from "../lib/blob";
+import { DEFAULT_DUMP_COMPRESSION, checkDumpCompression, dumpCompressionArgs, localCompressionOffer, parseDumpCompression } from "../lib/compression";
+import { ConfigError } from "../lib/errors";
 import { pgToolVersion } from "../lib/pgbin";
 import { serverVersion } from "../lib/pg";
 import { formatBytes, formatDuration, progress } from "../lib/progress";
@@ -29,10 +35,14 @@ export interface DumpToBlobArgs {
     unfreezeOnFailure: pulumi.Input<boolean>;
     /** Extensions to leave out of the dump (preflight: Azure-only or acknowledged); needs pg_dump 17+. */
     excludeExtensions?: pulumi.Input<string[]>;
+    /** pg_dump -Fc compression, a `dumpCompression` value ("0".."9", "lz4", "zstd:3"). @default "0" */
+    compression?: pulumi.Input<string>;
 }
 
-interface Inputs { source: SourceSettings; storage: BlobLocation; accountKey: string; blobName: string; freeze: FreezeState; unfreezeOnFailure: boolean; excludeExtensions?: string[] }
+interface Inputs { source: SourceSettings; storage: BlobLocation; accountKey: string; blobName: string; freeze: FreezeState; unfreezeOnFailure: boolean; excludeExtensions?: string[]; compression?: string }
 interface Outputs extends Inputs {
+    /** The compression the stored archive was made with (a change of `compression` does not re-dump). */
+    archiveCompression: string;
     bytes: number;
     sha256: string;
     etag: string;
@@ -62,7 +72,8 @@ export const dumpToBlobProvider: pulumi.dynamic.ResourceProvider & SourceAware =
             const info = await blobInfo(target(olds), olds.blobName);
             if (!info || info.etag !== olds.etag) replaces.push("etag");
         }
-        return { changes: replaces.length > 0 || olds.unfreezeOnFailure !== news.unfreezeOnFailure, replaces, deleteBeforeReplace: true };
+        const changes = replaces.length > 0 || olds.unfreezeOnFailure !== news.unfreezeOnFailure || (olds.compression ?? undefined) !== (news.compression ?? undefined);
+        return { changes, replaces, deleteBeforeReplace: true };
     },
 
     async create(inputs: Inputs) {
@@ -73,13 +84,16 @@ export const dumpToBlobProvider: pulumi.dynamic.ResourceProvider & SourceAware =
             await ensureFrozen(inputs.freeze, ctx);
             const version = await serverVersion(source);
             const exclude = inputs.excludeExtensions ?? [];
+            const compressionText = inputs.compression ?? DEFAULT_DUMP_COMPRESSION;
+            const compression = parseDumpCompression(compressionText);
+            if (!compression) throw new ConfigError("dumpCompression", `"${compressionText}" is not a compression pg_dump accepts.`, `Set it with \`pulumi config set dumpCompression ${DEFAULT_DUMP_COMPRESSION}\`.`);
+            if (compression.method !== "gzip") checkDumpCompression(compression, localCompressionOffer());
             // `--exclude-extension` exists from pg_dump 17 on; older ones dump every extension
             // (preflight keeps such an extension blocking unless the user acknowledged it).
-            const pgDumpArgs = exclude.length > 0 && pgToolVersion("pg_dump").major >= 17
-                ? [...DEFAULT_PG_DUMP_ARGS, ...exclude.map((e) => `--exclude-extension=${e}`)]
-                : undefined;
-            if (pgDumpArgs) progress("DumpToBlob", `leaving out extensions: ${exclude.join(", ")}`);
-            progress("DumpToBlob", `pg_dump of ${inputs.source.database} (PostgreSQL ${version.text}) -> ${inputs.storage.container}/${inputs.blobName}`);
+            const excluding = exclude.length > 0 && pgToolVersion("pg_dump").major >= 17;
+            const pgDumpArgs = [...DEFAULT_PG_DUMP_ARGS, ...dumpCompressionArgs(compression), ...(excluding ? exclude.map((e) => `--exclude-extension=${e}`) : [])];
+            if (excluding) progress("DumpToBlob", `leaving out extensions: ${exclude.join(", ")}`);
+            progress("DumpToBlob", `pg_dump of ${inputs.source.database} (PostgreSQL ${version.text}) -> ${inputs.storage.container}/${inputs.blobName}, compression ${compression.text}`);
             const result = await dumpToBlob({
                 source,
                 target: blob,
@@ -90,6 +104,7 @@ export const dumpToBlobProvider: pulumi.dynamic.ResourceProvider & SourceAware =
             progress("DumpToBlob", `done: ${formatBytes(result.bytes)} in ${formatDuration(result.durationMs)}, sha256 ${result.sha256.slice(0, 12)}…`);
             const outs: Outputs = {
                 ...inputs,
+                archiveCompression: compression.text,
                 bytes: result.bytes,
                 sha256: result.sha256,
                 etag: result.etag,
@@ -103,9 +118,12 @@ export const dumpToBlobProvider: pulumi.dynamic.ResourceProvider & SourceAware =
         });
     },
 
-    /** Only settings that need no new physical resource change in place; keep the outputs. */
+    /**
+     * Only settings that need no new physical resource change in place; keep the outputs. A dump
+     * made before `compression` was an input was made at pg_dump's default level (zlib 6).
+     */
     async update(_id: string, olds: Outputs, news: Inputs) {
-        return { outs: { ...olds, ...news } };
+        return { outs: { ...olds, ...news, archiveCompression: olds.archiveCompression ?? "6" } };
     },
 
     async delete(_id: string, props: Outputs) {
@@ -123,6 +141,7 @@ export class DumpToBlob extends pulumi.dynamic.Resource {
     declare readonly pgDumpVersion: pulumi.Output<string>;
     declare readonly serverVersion: pulumi.Output<string>;
     declare readonly dumpedAt: pulumi.Output<string>;
+    declare readonly archiveCompression: pulumi.Output<string>;
     declare readonly logTail: pulumi.Output<string[]>;
 
     constructor(name: string, args: DumpToBlobArgs, opts?: pulumi.CustomResourceOptions) {
@@ -133,7 +152,7 @@ export class DumpToBlob extends pulumi.dynamic.Resource {
                 ...args,
                 accountKey: pulumi.secret(args.accountKey),
                 bytes: undefined, sha256: undefined, etag: undefined, durationMs: undefined,
-                pgDumpVersion: undefined, serverVersion: undefined, dumpedAt: undefined, logTail: undefined,
+                pgDumpVersion: undefined, serverVersion: undefined, dumpedAt: undefined, logTail: undefined, archiveCompression: undefined,
             },
             { ...opts, additionalSecretOutputs: ["accountKey"] },
             "migration",
