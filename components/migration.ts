@@ -188,6 +188,7 @@ export class Migration extends pulumi.ComponentResource {
                 unfreezeOnFailure: s.freeze.unfreezeOnFailure,
                 excludeExtensions: args.preflight.excludeExtensions ?? [],
                 compression: s.dump.compression.text,
+                expectedBytes: args.preflight.archiveBytesEstimate,
             }, { parent, dependsOn: [freeze, store.container] });
         }
 

@@ -18,6 +18,7 @@ import {
 import { ConfigError, isMigrationError, MigrationError } from "./errors";
 import { pgEnv } from "./pg";
 import { pgBin, pgToolVersion } from "./pgbin";
+import { progressThrottle } from "./progress";
 import { redact } from "./redact";
 import { BlobTarget, PgConnection } from "./types";
 
@@ -38,7 +39,6 @@ const LOG_HEAD_LINES = 200;
 const LOG_TAIL_LINES = 200;
 const ERROR_TAIL_LINES = 3;
 const ERROR_MAX_LINES = 6;
-const PROGRESS_INTERVAL_MS = 500;
 const SAS_CLOCK_SKEW_MS = 5 * 60 * 1000;
 
 export function containerClient(target: BlobTarget): ContainerClient {
@@ -78,6 +78,10 @@ export interface DumpProgress {
     bytes: number;
     elapsedMs: number;
     bytesPerSec: number;
+    /** The expected size passed in (an estimate), when there was one. */
+    expectedBytes?: number;
+    /** The last report, once the dump is committed. */
+    final: boolean;
 }
 
 export interface DumpToBlobOptions {
@@ -86,8 +90,10 @@ export interface DumpToBlobOptions {
     blobName: string;
     /** @default ["-Fc", "-b", "-v", "--no-password"] */
     pgDumpArgs?: string[];
-    /** Called at most every 500 ms while bytes flow, and once at the end. */
+    /** Called while bytes flow as the shared progress rule allows (lib/progress.ts progressThrottle), and once at the end. */
     onProgress?: (p: DumpProgress) => void;
+    /** Expected dump size (preflight's estimate), for percentages: the throttle allows a line per 10% of it. */
+    expectedBytes?: number;
     /** Size of each staged block and of each upload buffer. @default 8 MiB (max blob: 50,000 blocks) */
     blockSizeBytes?: number;
     /** Blocks uploaded in parallel (buffers held). @default 4 */
@@ -213,12 +219,13 @@ export async function dumpToBlob(opts: DumpToBlobOptions): Promise<DumpToBlobRes
 
     let bytes = 0;
     const hash = createHash("sha256");
-    let lastProgress = started;
-    const report = () => {
+    const throttle = progressThrottle();
+    const expectedBytes = opts.expectedBytes && opts.expectedBytes > 0 ? opts.expectedBytes : undefined;
+    const report = (final: boolean) => {
         if (!onProgress) return;
         const elapsedMs = Date.now() - started;
         try {
-            onProgress({ bytes, elapsedMs, bytesPerSec: elapsedMs > 0 ? Math.round((bytes * 1000) / elapsedMs) : 0 });
+            onProgress({ bytes, elapsedMs, bytesPerSec: elapsedMs > 0 ? Math.round((bytes * 1000) / elapsedMs) : 0, expectedBytes, final });
         } catch {
             // A progress callback must not break the dump.
         }
@@ -234,11 +241,7 @@ export async function dumpToBlob(opts: DumpToBlobOptions): Promise<DumpToBlobRes
                 )));
             }
             hash.update(chunk);
-            const now = Date.now();
-            if (now - lastProgress >= PROGRESS_INTERVAL_MS) {
-                lastProgress = now;
-                report();
-            }
+            if (onProgress && throttle.due(bytes, expectedBytes)) report(false);
             cb(null, chunk);
         },
         // End the upload (which commits the block list) only once pg_dump has exited cleanly.
@@ -320,7 +323,7 @@ export async function dumpToBlob(opts: DumpToBlobOptions): Promise<DumpToBlobRes
             await discardBlob(target, blobName);
             throw failure;
         }
-        report();
+        report(true);
         return { bytes, sha256, durationMs: Date.now() - started, log: logLines(), pgDumpVersion, etag };
     } finally {
         signal?.removeEventListener("abort", onAbort);

@@ -77,6 +77,8 @@ export interface PreflightResult {
     findings: Finding[];
     /** Extensions the dump should leave out (`pg_dump --exclude-extension`, pg_dump 17+): Azure-only ones and acknowledged unsupported ones. */
     excludeExtensions?: string[];
+    /** Expected size of the dump archive (estimate.archiveBytes), for the dump's progress lines. */
+    archiveBytesEstimate?: number;
 }
 
 export interface TableSize {
@@ -1094,6 +1096,7 @@ export async function runPreflight(source: PgConnection, opts: PreflightOptions)
         },
         extensionReport: ins.extensions,
         excludeExtensions: [...built.exclude, ...acknowledgedUnsupported],
+        archiveBytesEstimate: estimate.archiveBytes,
         dumpCanExcludeExtensions: pgDumpCanExcludeExtensions(dump.major),
         freeze: fp,
         estimate,

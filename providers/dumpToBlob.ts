@@ -17,7 +17,7 @@ import { DEFAULT_DUMP_COMPRESSION, checkDumpCompression, dumpCompressionArgs, lo
 import { ConfigError } from "../lib/errors";
 import { pgToolVersion } from "../lib/pgbin";
 import { serverVersion } from "../lib/pg";
-import { formatBytes, formatDuration, progress } from "../lib/progress";
+import { formatBytes, formatDuration, formatRate, progress } from "../lib/progress";
 import { ensureFrozen, guardedStage, stageGuard, type FreezeState } from "../lib/stage";
 import { configureSource, sourceConnection, type SourceAware } from "./configured";
 import type { SourceSettings } from "../lib/config";
@@ -37,9 +37,11 @@ export interface DumpToBlobArgs {
     excludeExtensions?: pulumi.Input<string[]>;
     /** pg_dump -Fc compression, a `dumpCompression` value ("0".."9", "lz4", "zstd:3"). @default "0" */
     compression?: pulumi.Input<string>;
+    /** Preflight's estimate of the archive size, for the progress lines' percentage and ETA; never a reason to update. */
+    expectedBytes?: pulumi.Input<number>;
 }
 
-interface Inputs { source: SourceSettings; storage: BlobLocation; accountKey: string; blobName: string; freeze: FreezeState; unfreezeOnFailure: boolean; excludeExtensions?: string[]; compression?: string }
+interface Inputs { source: SourceSettings; storage: BlobLocation; accountKey: string; blobName: string; freeze: FreezeState; unfreezeOnFailure: boolean; excludeExtensions?: string[]; compression?: string; expectedBytes?: number }
 interface Outputs extends Inputs {
     /** The compression the stored archive was made with (a change of `compression` does not re-dump). */
     archiveCompression: string;
@@ -99,9 +101,13 @@ export const dumpToBlobProvider: pulumi.dynamic.ResourceProvider & SourceAware =
                 target: blob,
                 blobName: inputs.blobName,
                 pgDumpArgs,
-                onProgress: (p) => progress("DumpToBlob", `${formatBytes(p.bytes)} uploaded in ${formatDuration(p.elapsedMs)} (${formatBytes(p.bytesPerSec)}/s)`),
+                expectedBytes: inputs.expectedBytes,
+                // The final line is the "done" line below.
+                onProgress: (p) => {
+                    if (!p.final) progress("DumpToBlob", `dumped and uploaded ${formatRate(p.bytes, p.elapsedMs, p.expectedBytes)}${p.expectedBytes ? " (of the estimate)" : ""}`);
+                },
             });
-            progress("DumpToBlob", `done: ${formatBytes(result.bytes)} in ${formatDuration(result.durationMs)}, sha256 ${result.sha256.slice(0, 12)}…`);
+            progress("DumpToBlob", `done: ${formatBytes(result.bytes)} in ${formatDuration(result.durationMs)} at ${formatBytes(result.durationMs > 0 ? (result.bytes * 1000) / result.durationMs : 0)}/s, sha256 ${result.sha256.slice(0, 12)}…`);
             const outs: Outputs = {
                 ...inputs,
                 archiveCompression: compression.text,
