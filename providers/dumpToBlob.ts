@@ -104,7 +104,7 @@ export const dumpToBlobProvider: pulumi.dynamic.ResourceProvider & SourceAware =
                 expectedBytes: inputs.expectedBytes,
                 // The final line is the "done" line below.
                 onProgress: (p) => {
-                    if (!p.final) progress("DumpToBlob", `dumped and uploaded ${formatRate(p.bytes, p.elapsedMs, p.expectedBytes)}${p.expectedBytes ? " (of the estimate)" : ""}`);
+                    if (!p.final) progress("DumpToBlob", `dumped and uploaded ${formatRate(p.bytes, p.elapsedMs, p.expectedBytes)}${p.expectedBytes && p.bytes <= p.expectedBytes ? " (against preflight's estimate)" : ""}`);
                 },
             });
             progress("DumpToBlob", `done: ${formatBytes(result.bytes)} in ${formatDuration(result.durationMs)} at ${formatBytes(result.durationMs > 0 ? (result.bytes * 1000) / result.durationMs : 0)}/s, sha256 ${result.sha256.slice(0, 12)}…`);
