@@ -45,6 +45,8 @@ interface SizeResult {
     generateSeconds: number;
     guide: { dump: number; upload: number; restore: number; total: number; dumpBytes: number; peakRssBytes: number };
     ours: { stages: Record<string, number>; dump: number; restore: number; verify: number; freeze: number; dumpBytes: number; peakRssBytes: number; progressLines: number; status: string; compression: string };
+    /** Preflight's estimate for the same run (seconds, bytes), to see how far off it is. */
+    estimate?: { dump: number; restore: number; verify: number; total: number; archiveBytes: number };
     floor: { dump: number; restore: number; total: number; dumpBytes: number };
 }
 
@@ -102,6 +104,9 @@ async function runOne(sizeMb: number): Promise<SizeResult> {
         for (const t of up.report.timings ?? []) stages[t.stage] = (stages[t.stage] ?? 0) + t.ms;
         const frozen = FROZEN_STAGES.reduce((n, k) => n + (stages[k] ?? 0), 0);
         say(`(2) ours (${up.report.status}): ${FROZEN_STAGES.filter((k) => k in stages).map((k) => `${k} ${s(stages[k])} s`).join(", ")}; frozen ${s(frozen)} s`);
+        const plan = JSON.parse(fs.readFileSync(path.join(dir, "preflight.json"), "utf8"));
+        const e = plan.estimate;
+        const estimate = e ? { dump: e.dumpSeconds, restore: e.restoreSeconds, verify: e.verifySeconds, total: e.totalSeconds, archiveBytes: e.archiveBytes } : undefined;
         const down = await rehearse("destroy", dir);
         if (!up.ok || !down.ok) throw new Error(`the rehearsal failed: ${up.report.error ?? down.report.error}`);
 
@@ -134,6 +139,7 @@ async function runOne(sizeMb: number): Promise<SizeResult> {
                 compression: DEFAULT_DUMP_COMPRESSION,
             },
             floor: { dump: s(floorDump), restore: s(floorRestore), total: s(floorDump + floorRestore), dumpBytes: floorBytes },
+            estimate,
         };
     } finally {
         await azurite.stop().catch(() => undefined);
@@ -175,6 +181,11 @@ function report(results: SizeResult[], totalSeconds: number): void {
         lines.push(`${(r.databaseBytes / MiB).toFixed(0)} MiB: freeze (2)/(1) = ${ratio(ours, r.guide.total)}, (2)/(3) = ${ratio(ours, r.floor.total)}; ` +
             `dump+restore only (2)/(1) = ${ratio(r.ours.dump + r.ours.restore, r.guide.total)}, (2)/(3) = ${ratio(r.ours.dump + r.ours.restore, r.floor.total)}; ` +
             `verification / restore = ${ratio(r.ours.verify, r.ours.restore)}; ${r.ours.progressLines} progress lines`);
+    }
+    for (const r of results) {
+        const e = r.estimate;
+        if (!e) continue;
+        lines.push(`${(r.databaseBytes / MiB).toFixed(0)} MiB: preflight's estimate / measured: dump ${ratio(e.dump, r.ours.dump)}, restore ${ratio(e.restore, r.ours.restore)}, verification ${ratio(e.verify, r.ours.verify)}, archive size ${ratio(e.archiveBytes, r.ours.dumpBytes)}`);
     }
     if (results.length > 1) {
         const [a, b] = [results[0], results[results.length - 1]];

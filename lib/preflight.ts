@@ -639,7 +639,7 @@ function computeEstimate(ins: Inspection, compression: DumpCompression): FreezeE
                 : "There is no table data to sample; dump time is taken as zero.",
         cost.bytesPerSec
             ? `pg_dump compresses (dumpCompression ${compression.text}) at about ${formatBytes(cost.bytesPerSec)}/s on one core and the archive is about ${Math.round(cost.ratio * 100)}% of the data (measured on poorly compressible data; compressible data is faster and smaller); the dump takes the longer of reading and compressing.`
-            : `The dump is not compressed (dumpCompression ${compression.text}): the archive is about as large as the data, and pg_dump goes as fast as it reads.`,
+            : `The dump is not compressed (dumpCompression ${compression.text}): the archive is about ${Math.round(cost.ratio * 100)}% of the data (values travel as text, bytea as hex), and pg_dump goes as fast as it reads.`,
         `The upload adds no time of its own: pg_dump streams straight into the blob while it runs, as long as the uplink to Azure carries ${formatBytes(dumpSeconds > 0 ? archiveBytes / dumpSeconds : 0)}/s; on a slower uplink the upload sets the pace (choose a dumpCompression level then).`,
         `The restore writes rows ${a.restoreWriteFactor}x slower than the dump reads them, builds ${formatBytes(a.indexBuildBytesPerSec)} of index per second, and spends ${a.restoreOverheadSeconds}s starting and polling the transfer (assumed, not measured).`,
         `Verification counts rows on both sides at once; the server counted the sample at ${formatBytes(scanBytesPerSec)}/s, plus ${a.verifyOverheadSeconds}s of round trips.`,

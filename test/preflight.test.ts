@@ -228,8 +228,8 @@ test("preview on the demo source: no blocking finding, several owners, an estima
     assert.equal(e.totalSeconds, Math.round((e.dumpSeconds + e.uploadSeconds + e.restoreSeconds + e.verifySeconds + e.cutoverSeconds) * 10) / 10);
     assert.equal(e.assumptions.length, 7);
     assert.equal(e.compression, "0");
-    assert.equal(e.archiveBytes, e.dataBytes, "uncompressed: the archive is about as large as the data");
-    assert.equal(e.assumptions[1], "The dump is not compressed (dumpCompression 0): the archive is about as large as the data, and pg_dump goes as fast as it reads.");
+    assert.equal(e.archiveBytes, Math.round(e.dataBytes * 1.2), "uncompressed: the archive is a bit larger than the data");
+    assert.equal(e.assumptions[1], "The dump is not compressed (dumpCompression 0): the archive is about 120% of the data (values travel as text, bytea as hex), and pg_dump goes as fast as it reads.");
     assert.match(find(p, "dump_compression").message, new RegExp(`^pg_dump -Fc compression 0 \\(dumpCompression\\): an archive of about [\\d.]+ [KM]iB; the local pg_dump ${dump.major}\\.${dump.minor} offers 0-9 \\(zlib\\)${dump.major >= 16 ? ".*" : ""}\\.$`));
     assert.equal(find(p, "dump_compression").action, "On a slow uplink to Azure, a level (`pulumi config set dumpCompression 1`) makes the upload smaller at some CPU cost.");
     // A level: the estimate expects a smaller archive.
