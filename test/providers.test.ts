@@ -625,6 +625,11 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
             assert.equal(z.outs.compression, "6");
             assert.equal(z.outs.archiveCompression, "0");
             assert.equal(z.outs.etag, r.outs.etag);
+            // A stack dumped before `compression` was an input: its archive was made at pg_dump's default level.
+            const old = { ...r.outs, compression: undefined, archiveCompression: undefined };
+            assert.deepEqual(await dumpToBlobProvider.diff!(r.id, old, inputs), { changes: false, replaces: [], deleteBeforeReplace: true });
+            const o = await dumpToBlobProvider.update!(r.id, old, { ...inputs, compression: "0" });
+            assert.equal(o.outs.archiveCompression, "6");
 
             // Overwritten by someone else: a new ETag, so dumped again.
             await containerClient(blob).getBlockBlobClient("dump-a.dump").upload("x", 1);
