@@ -96,7 +96,8 @@ function pgDumpAccepts(method: "lz4" | "zstd"): boolean {
     } catch (err) {
         out = String((err as { stderr?: string }).stderr ?? "");
     }
-    return !/compress|not support/i.test(out);
+    // "invalid compression specification: this build does not support compression with LZ4"
+    return !/compress/i.test(out);
 }
 
 /**
