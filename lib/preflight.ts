@@ -624,10 +624,12 @@ function computeEstimate(ins: Inspection, compression: DumpCompression): FreezeE
     // pg_dump compresses on one core while it reads: the slower of the two sets the pace.
     const cost = compressionCost(compression);
     const compressSeconds = cost.bytesPerSec ? dataBytes / cost.bytesPerSec : 0;
-    const dumpSeconds = readBytesPerSec > 0 ? Math.max(dataBytes / readBytesPerSec, compressSeconds) : 0;
+    const readSeconds = readBytesPerSec > 0 ? dataBytes / readBytesPerSec : 0;
+    const dumpSeconds = readSeconds > 0 ? Math.max(readSeconds, compressSeconds) : 0;
     const archiveBytes = Math.round(dataBytes * cost.ratio);
     const uploadSeconds = 0;
-    const restoreSeconds = dumpSeconds * a.restoreWriteFactor + indexBytes / a.indexBuildBytesPerSec + a.restoreOverheadSeconds;
+    // The restore writes what the dump read; the dump's compression does not slow it down.
+    const restoreSeconds = readSeconds * a.restoreWriteFactor + indexBytes / a.indexBuildBytesPerSec + a.restoreOverheadSeconds;
     const verifySeconds = (scanBytesPerSec > 0 ? heapBytes / scanBytesPerSec : 0) + a.verifyOverheadSeconds;
     const cutoverSeconds = a.cutoverSeconds;
     const round = (x: number) => Math.round(x * 10) / 10;
