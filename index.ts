@@ -8,6 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as authorization from "@pulumi/azure-native/authorization";
 import { Migration } from "./components/migration";
 import { checkKnownKeys, readSettings } from "./lib/config";
+import { checkDumpCompression, localCompressionOffer } from "./lib/compression";
 import { azureServerName, findingKey, formatFindings, herokuAppsToCheck, preflightJson, renderPreflightMarkdown, runPreflight } from "./lib/preflight";
 import { armEndpointForHost, checkAzureBackups, noCredentials, type AzureBackupCheck } from "./lib/azureBackup";
 import * as heroku from "./lib/heroku";
@@ -21,6 +22,8 @@ export = async () => {
     const settings = readSettings((key) => (key === "sourcePassword" ? undefined : config.get(key)));
     const password = await new Promise<string>((resolve) => config.requireSecret("sourcePassword").apply(resolve));
     registerSecret(password);
+    // lz4/zstd need a pg_dump that offers them: refused before anything is created.
+    checkDumpCompression(settings.dump.compression, localCompressionOffer());
 
     // The Heroku apps the configuration relies on (read-only Platform API lookups).
     const ep = heroku.herokuEndpointsFromEnv();
@@ -36,6 +39,7 @@ export = async () => {
         herokuApps,
         azureBackup,
         plan: settings.heroku.plan,
+        dumpCompression: settings.dump.compression,
         freeze: settings.freeze,
         acknowledge: settings.acknowledge,
         herokuApp: { name: settings.heroku.app, create: settings.heroku.createApp },

@@ -183,6 +183,8 @@ export class Migration extends pulumi.ComponentResource {
                 freeze: freezeState,
                 unfreezeOnFailure: s.freeze.unfreezeOnFailure,
                 excludeExtensions: args.preflight.excludeExtensions ?? [],
+                compression: s.dump.compression.text,
+                expectedBytes: args.preflight.archiveBytesEstimate,
             }, { parent, dependsOn: [freeze, store.container] });
         }
 

@@ -2,6 +2,7 @@
  * Reads and validates the stack configuration before anything is created. Every error names
  * the config key and says how to set it. Pure: takes a getter, so it is tested without Pulumi.
  */
+import { DEFAULT_DUMP_COMPRESSION, DUMP_COMPRESSION_SYNTAX, parseDumpCompression, type DumpCompression } from "./compression";
 import { ConfigError, MigrationError } from "./errors";
 import { findPlan, herokuPostgresPlans } from "./plans";
 
@@ -29,6 +30,11 @@ export interface StorageSettings {
     container: string;
     /** @default 120 */
     sasExpiryMinutes: number;
+}
+
+export interface DumpSettings {
+    /** pg_dump -Fc compression (`dumpCompression`); lz4/zstd need pg_dump 16+. @default "0" */
+    compression: DumpCompression;
 }
 
 export interface HerokuSettings {
@@ -82,6 +88,7 @@ export interface AcknowledgeEntry {
 export interface MigrationSettings {
     source: SourceSettings;
     storage: StorageSettings;
+    dump: DumpSettings;
     heroku: HerokuSettings;
     freeze: FreezeSettings;
     verify: VerifySettings;
@@ -101,6 +108,7 @@ export interface MigrationSettings {
 export const CONFIG_KEYS = [
     "sourceHost", "sourcePort", "sourceDatabase", "sourceUser", "sourcePassword", "sourceSslMode", "sourceSslRootCert", "sourceResourceGroup",
     "storageResourceGroup", "storageLocation", "storageAccountName", "storageUseExisting", "storageContainer", "sasExpiryMinutes",
+    "dumpCompression",
     "herokuApp", "herokuCreateApp", "herokuRegion", "herokuTeam", "herokuPlan", "herokuAllowPlanReplace", "rehearsal",
     "freezeMode", "freezeApp", "freezeScaleDown", "freezeCommand", "unfreezeCommand", "unfreezeOnFailure",
     "verifyExcludeTables", "verifyQueries", "verifyConcurrency", "verifyRequireSettings", "acceptanceCommand", "dependentApps", "acknowledge",
@@ -258,6 +266,13 @@ export function readSettings(get: ConfigGetter): MigrationSettings {
         sasExpiryMinutes: int("sasExpiryMinutes", 120, 5, 10080),
     };
 
+    const compressionText = str("dumpCompression", DEFAULT_DUMP_COMPRESSION, DEFAULT_DUMP_COMPRESSION);
+    const compression = parseDumpCompression(compressionText);
+    if (!compression) {
+        throw new ConfigError("dumpCompression", `must be ${DUMP_COMPRESSION_SYNTAX}, got "${compressionText}".`, setHint("dumpCompression", DEFAULT_DUMP_COMPRESSION));
+    }
+    const dump: DumpSettings = { compression };
+
     const app = str("herokuApp", "my-app");
     if (!/^[a-z][a-z0-9-]{1,28}[a-z0-9]$/.test(app)) {
         throw new ConfigError("herokuApp", `must be 3 to 30 lowercase letters, digits and dashes starting with a letter (Heroku's rule), got "${app}".`, setHint("herokuApp", "my-app"));
@@ -326,6 +341,7 @@ export function readSettings(get: ConfigGetter): MigrationSettings {
     return {
         source,
         storage,
+        dump,
         heroku,
         freeze,
         verify,

@@ -38,6 +38,7 @@ import {
     HEROKU_EXTENSIONS_SOURCE, classifyExtension, pgDumpCanExcludeExtensions, quoteExtName, type ExtensionStatus,
 } from "./extensions";
 import { formatBytes, formatDuration } from "./progress";
+import { DEFAULT_DUMP_COMPRESSION, compressionCost, localCompressionOffer, parseDumpCompression, type CompressionOffer, type DumpCompression } from "./compression";
 import { redact } from "./redact";
 import { assessBackups, type AzureBackupCheck } from "./azureBackup";
 import { checkUserQueries } from "./userQueries";
@@ -77,6 +78,8 @@ export interface PreflightResult {
     findings: Finding[];
     /** Extensions the dump should leave out (`pg_dump --exclude-extension`, pg_dump 17+): Azure-only ones and acknowledged unsupported ones. */
     excludeExtensions?: string[];
+    /** Expected size of the dump archive (estimate.archiveBytes), for the dump's progress lines. */
+    archiveBytesEstimate?: number;
 }
 
 export interface TableSize {
@@ -116,6 +119,9 @@ export interface FreezeEstimate {
     /** Table data + TOAST + large objects: what pg_dump reads and the restore writes. */
     dataBytes: number;
     indexBytes: number;
+    /** The dump's compression (dumpCompression) and the archive size it is expected to give. */
+    compression: string;
+    archiveBytes: number;
     dumpSeconds: number;
     uploadSeconds: number;
     restoreSeconds: number;
@@ -170,6 +176,8 @@ export interface PreflightOptions {
     herokuPostgresMajor?: number;
     /** Upper bound of the read-rate sample. @default 4 MiB */
     sampleBytes?: number;
+    /** settings.dump.compression: the estimate's dump time and archive size follow it. @default DEFAULT_DUMP_COMPRESSION */
+    dumpCompression?: DumpCompression;
     /** Heroku apps the configuration names, looked up by the caller (see herokuAppsToCheck). */
     herokuApps?: HerokuAppCheck[];
     /** Azure's backups of an Azure source (lib/azureBackup.ts checkAzureBackups); without it preflight says how to check. */
@@ -607,7 +615,7 @@ function freezePlan(freeze: FreezeSettings | undefined, estimate: string): Freez
     }
 }
 
-function computeEstimate(ins: Inspection): FreezeEstimate {
+function computeEstimate(ins: Inspection, compression: DumpCompression): FreezeEstimate {
     const a = ESTIMATE_ASSUMPTIONS;
     const tables = ins.relations.filter((r) => r.kind === "r");
     const dataBytes = tables.reduce((n, r) => n + r.heap + r.toast, 0) + ins.largeObjects.bytes;
@@ -618,9 +626,15 @@ function computeEstimate(ins: Inspection): FreezeEstimate {
     // A sub-millisecond sample says little; a floor of 1 ms keeps the rate finite.
     const readBytesPerSec = measured ? s.tableBytes / (Math.max(s.ms, 1) / 1000) : 0;
     const scanBytesPerSec = measured ? s.tableBytes / (Math.max(s.scanMs, 1) / 1000) : 0;
-    const dumpSeconds = readBytesPerSec > 0 ? dataBytes / readBytesPerSec : 0;
+    // pg_dump compresses on one core while it reads: the slower of the two sets the pace.
+    const cost = compressionCost(compression);
+    const compressSeconds = cost.bytesPerSec ? dataBytes / cost.bytesPerSec : 0;
+    const readSeconds = readBytesPerSec > 0 ? dataBytes / readBytesPerSec : 0;
+    const dumpSeconds = readSeconds > 0 ? Math.max(readSeconds, compressSeconds) : 0;
+    const archiveBytes = Math.round(dataBytes * cost.ratio);
     const uploadSeconds = 0;
-    const restoreSeconds = dumpSeconds * a.restoreWriteFactor + indexBytes / a.indexBuildBytesPerSec + a.restoreOverheadSeconds;
+    // The restore writes what the dump read; the dump's compression does not slow it down.
+    const restoreSeconds = readSeconds * a.restoreWriteFactor + indexBytes / a.indexBuildBytesPerSec + a.restoreOverheadSeconds;
     const verifySeconds = (scanBytesPerSec > 0 ? heapBytes / scanBytesPerSec : 0) + a.verifyOverheadSeconds;
     const cutoverSeconds = a.cutoverSeconds;
     const round = (x: number) => Math.round(x * 10) / 10;
@@ -630,7 +644,10 @@ function computeEstimate(ins: Inspection): FreezeEstimate {
             : s.error
                 ? `The read rate could not be measured (${s.error}); dump time is left out.`
                 : "There is no table data to sample; dump time is taken as zero.",
-        "The upload adds no time of its own: pg_dump streams straight into the blob while it runs (the blob upload keeps up with one pg_dump).",
+        cost.bytesPerSec
+            ? `pg_dump compresses (dumpCompression ${compression.text}) at about ${formatBytes(cost.bytesPerSec)}/s on one core and the archive is about ${Math.round(cost.ratio * 100)}% of the data (measured on poorly compressible data; compressible data is faster and smaller); the dump takes the longer of reading and compressing.`
+            : `The dump is not compressed (dumpCompression ${compression.text}): the archive is about ${Math.round(cost.ratio * 100)}% of the data (values travel as text, bytea as hex), and pg_dump goes as fast as it reads.`,
+        `The upload adds no time of its own: pg_dump streams straight into the blob while it runs, as long as the uplink to Azure carries ${formatBytes(dumpSeconds > 0 ? archiveBytes / dumpSeconds : 0)}/s; on a slower uplink the upload sets the pace (choose a dumpCompression level then).`,
         `The restore writes rows ${a.restoreWriteFactor}x slower than the dump reads them, builds ${formatBytes(a.indexBuildBytesPerSec)} of index per second, and spends ${a.restoreOverheadSeconds}s starting and polling the transfer (assumed, not measured).`,
         `Verification counts rows on both sides at once; the server counted the sample at ${formatBytes(scanBytesPerSec)}/s, plus ${a.verifyOverheadSeconds}s of round trips.`,
         `Cutover (config vars, maintenance off, process types scaled back) takes about ${a.cutoverSeconds}s (assumed).`,
@@ -647,6 +664,8 @@ function computeEstimate(ins: Inspection): FreezeEstimate {
         scanBytesPerSec: Math.round(scanBytesPerSec),
         dataBytes,
         indexBytes,
+        compression: compression.text,
+        archiveBytes,
         dumpSeconds: parts.dump,
         uploadSeconds,
         restoreSeconds: parts.restore,
@@ -678,6 +697,7 @@ interface Context {
     azureBackup?: AzureBackupCheck;
     estimate: FreezeEstimate;
     freezePlan: FreezePlan;
+    compressionOffer: CompressionOffer;
 }
 
 function buildFindings(x: Context): { findings: Finding[]; suggested: PlanInfo | undefined; exclude: string[] } {
@@ -897,6 +917,12 @@ function buildFindings(x: Context): { findings: Finding[]; suggested: PlanInfo |
         `Estimated write freeze: ${estimate} = dump and upload ${formatDuration(e.dumpSeconds * 1000)} + restore ${formatDuration(e.restoreSeconds * 1000)} + verification ${formatDuration(e.verifySeconds * 1000)} + cutover ${formatDuration(e.cutoverSeconds * 1000)}, for ${formatBytes(e.dataBytes)} of table data and ${formatBytes(e.indexBytes)} of indexes at a measured ${formatBytes(e.readBytesPerSec)}/s.`,
         "See the assumptions in preflight.md; a rehearsal (npm start) against a copy of the real database gives the real numbers.");
 
+    add("info", "dump_compression", undefined,
+        `pg_dump -Fc compression ${e.compression} (dumpCompression): an archive of about ${formatBytes(e.archiveBytes)}; the local pg_dump ${x.dump.major}.${x.dump.minor} offers ${x.compressionOffer.text}.`,
+        e.compression === DEFAULT_DUMP_COMPRESSION
+            ? "On a slow uplink to Azure, a level (`pulumi config set dumpCompression 1`) makes the upload smaller at some CPU cost."
+            : "");
+
     // A recent backup of the source.
     out.push(...backupFindings(x.source.host, x.azureBackup, new Date()));
 
@@ -1047,9 +1073,10 @@ export async function runPreflight(source: PgConnection, opts: PreflightOptions)
         return { ins: inspected, queryFindings: checked };
     });
     const serverMajor = majorVersion(ins.versionNum);
-    const estimate = computeEstimate(ins);
+    const estimate = computeEstimate(ins, opts.dumpCompression ?? parseDumpCompression(DEFAULT_DUMP_COMPRESSION)!);
     const fp = freezePlan(opts.freeze, formatDuration(estimate.totalSeconds * 1000));
-    const built = buildFindings({ source, ins, dump, restore, serverMajor, plan, plans, herokuMajor, freeze: opts.freeze, herokuApp: opts.herokuApp, herokuApps: opts.herokuApps, azureBackup: opts.azureBackup, estimate, freezePlan: fp });
+    const compressionOffer = localCompressionOffer();
+    const built = buildFindings({ source, ins, dump, restore, serverMajor, plan, plans, herokuMajor, freeze: opts.freeze, herokuApp: opts.herokuApp, herokuApps: opts.herokuApps, azureBackup: opts.azureBackup, estimate, freezePlan: fp, compressionOffer });
     // A verify query verification would refuse cannot be acknowledged: it would fail there anyway.
     const findings = sortFindings([...applyAcknowledgements(built.findings, opts.acknowledge ?? []), ...queryFindings]);
 
@@ -1080,6 +1107,7 @@ export async function runPreflight(source: PgConnection, opts: PreflightOptions)
         },
         extensionReport: ins.extensions,
         excludeExtensions: [...built.exclude, ...acknowledgedUnsupported],
+        archiveBytesEstimate: estimate.archiveBytes,
         dumpCanExcludeExtensions: pgDumpCanExcludeExtensions(dump.major),
         freeze: fp,
         estimate,
@@ -1125,7 +1153,7 @@ export function renderPreflightMarkdown(p: PreflightPlan): string {
     const e = p.estimate;
     lines.push("## Write freeze", "", p.freeze.what, "");
     lines.push("| phase | estimate |", "| --- | --- |");
-    lines.push(`| dump + upload (streamed) | ${formatDuration(e.dumpSeconds * 1000)} |`);
+    lines.push(`| dump + upload (streamed, compression ${e.compression}, about ${formatBytes(e.archiveBytes)}) | ${formatDuration(e.dumpSeconds * 1000)} |`);
     lines.push(`| restore on Heroku | ${formatDuration(e.restoreSeconds * 1000)} |`);
     lines.push(`| verification | ${formatDuration(e.verifySeconds * 1000)} |`);
     lines.push(`| cutover | ${formatDuration(e.cutoverSeconds * 1000)} |`);

@@ -30,7 +30,7 @@ import { majorVersion, withClient, quoteIdent } from "./pg";
 import { errorMessage } from "./errors";
 import { redact } from "./redact";
 import { USER_QUERY_BEGIN, userQueryCursor } from "./userQueries";
-import { formatBytes, formatDuration } from "./progress";
+import { formatBytes, formatDuration, formatRate, progressThrottle } from "./progress";
 import type { PgConnection, TableRowCount } from "./types";
 
 // ---------------------------------------------------------------------------------------------
@@ -784,6 +784,7 @@ export async function compareTableData(
     let doneBytes = 0;
     const totalBytes = scanned.reduce((n, t) => n + t.bytes, 0);
     const started = Date.now();
+    const throttle = progressThrottle();
     const inFlight = new Map<string, number>();
     // Long tables: say which are still being read, every 30 seconds.
     const heartbeat = setInterval(() => {
@@ -852,10 +853,12 @@ export async function compareTableData(
                 results.set(k, check);
                 done++;
                 doneBytes += rel.bytes;
-                const elapsedMs = Date.now() - started;
-                const rate = elapsedMs > 0 ? (doneBytes / elapsedMs) * 1000 : 0;
-                const eta = rate > 0 && doneBytes < totalBytes ? `, ETA ${formatDuration(((totalBytes - doneBytes) / rate) * 1000)}` : "";
-                opts.onProgress?.(`${k}: ${a.rows} rows ${check.match ? "match" : "DIFFER"} (${done}/${scanned.length} tables, ${formatBytes(doneBytes)} of ${formatBytes(totalBytes)} at ${formatBytes(rate)}/s${eta})`);
+                // A difference always gets its line, and so does the last table; the others as
+                // the shared progress rule allows.
+                const last = done === scanned.length;
+                if (!check.match || last || throttle.due(doneBytes, totalBytes)) {
+                    opts.onProgress?.(`${last ? "last table " : ""}${k}: ${a.rows} rows ${check.match ? "match" : "DIFFER"} (${done}/${scanned.length} tables, ${formatRate(doneBytes, Date.now() - started, totalBytes)})`);
+                }
             } finally {
                 inFlight.delete(k);
                 pool.push(w);

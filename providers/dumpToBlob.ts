@@ -4,14 +4,20 @@
  * resumed run). `diff` checks that the blob is still there with the same ETag: a deleted or
  * overwritten dump is dumped again. `delete` (pulumi destroy) deletes the blob.
  *
+ * `compression` (config `dumpCompression`) only decides how the next dump is made: a change is
+ * an in-place update that keeps the complete dump (restoring it needs no setting), and
+ * `archiveCompression` keeps saying how the stored archive was made.
+ *
  * The storage account key is a derived secret input (from listStorageAccountKeys), marked
  * secret so Pulumi encrypts it in state; it is needed by `delete`, which runs from state alone.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_PG_DUMP_ARGS, blobInfo, deleteBlob, dumpToBlob } from "../lib/blob";
+import { DEFAULT_DUMP_COMPRESSION, checkDumpCompression, dumpCompressionArgs, localCompressionOffer, parseDumpCompression } from "../lib/compression";
+import { ConfigError } from "../lib/errors";
 import { pgToolVersion } from "../lib/pgbin";
 import { serverVersion } from "../lib/pg";
-import { formatBytes, formatDuration, progress } from "../lib/progress";
+import { formatBytes, formatDuration, formatRate, progress } from "../lib/progress";
 import { ensureFrozen, guardedStage, stageGuard, type FreezeState } from "../lib/stage";
 import { configureSource, sourceConnection, type SourceAware } from "./configured";
 import type { SourceSettings } from "../lib/config";
@@ -29,10 +35,16 @@ export interface DumpToBlobArgs {
     unfreezeOnFailure: pulumi.Input<boolean>;
     /** Extensions to leave out of the dump (preflight: Azure-only or acknowledged); needs pg_dump 17+. */
     excludeExtensions?: pulumi.Input<string[]>;
+    /** pg_dump -Fc compression, a `dumpCompression` value ("0".."9", "lz4", "zstd:3"). @default "0" */
+    compression?: pulumi.Input<string>;
+    /** Preflight's estimate of the archive size, for the progress lines' percentage and ETA; never a reason to update. */
+    expectedBytes?: pulumi.Input<number>;
 }
 
-interface Inputs { source: SourceSettings; storage: BlobLocation; accountKey: string; blobName: string; freeze: FreezeState; unfreezeOnFailure: boolean; excludeExtensions?: string[] }
+interface Inputs { source: SourceSettings; storage: BlobLocation; accountKey: string; blobName: string; freeze: FreezeState; unfreezeOnFailure: boolean; excludeExtensions?: string[]; compression?: string; expectedBytes?: number }
 interface Outputs extends Inputs {
+    /** The compression the stored archive was made with (a change of `compression` does not re-dump). */
+    archiveCompression: string;
     bytes: number;
     sha256: string;
     etag: string;
@@ -62,7 +74,8 @@ export const dumpToBlobProvider: pulumi.dynamic.ResourceProvider & SourceAware =
             const info = await blobInfo(target(olds), olds.blobName);
             if (!info || info.etag !== olds.etag) replaces.push("etag");
         }
-        return { changes: replaces.length > 0 || olds.unfreezeOnFailure !== news.unfreezeOnFailure, replaces, deleteBeforeReplace: true };
+        const changes = replaces.length > 0 || olds.unfreezeOnFailure !== news.unfreezeOnFailure || (olds.compression ?? undefined) !== (news.compression ?? undefined);
+        return { changes, replaces, deleteBeforeReplace: true };
     },
 
     async create(inputs: Inputs) {
@@ -73,23 +86,31 @@ export const dumpToBlobProvider: pulumi.dynamic.ResourceProvider & SourceAware =
             await ensureFrozen(inputs.freeze, ctx);
             const version = await serverVersion(source);
             const exclude = inputs.excludeExtensions ?? [];
+            const compressionText = inputs.compression ?? DEFAULT_DUMP_COMPRESSION;
+            const compression = parseDumpCompression(compressionText);
+            if (!compression) throw new ConfigError("dumpCompression", `"${compressionText}" is not a compression pg_dump accepts.`, `Set it with \`pulumi config set dumpCompression ${DEFAULT_DUMP_COMPRESSION}\`.`);
+            if (compression.method !== "gzip") checkDumpCompression(compression, localCompressionOffer());
             // `--exclude-extension` exists from pg_dump 17 on; older ones dump every extension
             // (preflight keeps such an extension blocking unless the user acknowledged it).
-            const pgDumpArgs = exclude.length > 0 && pgToolVersion("pg_dump").major >= 17
-                ? [...DEFAULT_PG_DUMP_ARGS, ...exclude.map((e) => `--exclude-extension=${e}`)]
-                : undefined;
-            if (pgDumpArgs) progress("DumpToBlob", `leaving out extensions: ${exclude.join(", ")}`);
-            progress("DumpToBlob", `pg_dump of ${inputs.source.database} (PostgreSQL ${version.text}) -> ${inputs.storage.container}/${inputs.blobName}`);
+            const excluding = exclude.length > 0 && pgToolVersion("pg_dump").major >= 17;
+            const pgDumpArgs = [...DEFAULT_PG_DUMP_ARGS, ...dumpCompressionArgs(compression), ...(excluding ? exclude.map((e) => `--exclude-extension=${e}`) : [])];
+            if (excluding) progress("DumpToBlob", `leaving out extensions: ${exclude.join(", ")}`);
+            progress("DumpToBlob", `pg_dump of ${inputs.source.database} (PostgreSQL ${version.text}) -> ${inputs.storage.container}/${inputs.blobName}, compression ${compression.text}`);
             const result = await dumpToBlob({
                 source,
                 target: blob,
                 blobName: inputs.blobName,
                 pgDumpArgs,
-                onProgress: (p) => progress("DumpToBlob", `${formatBytes(p.bytes)} uploaded in ${formatDuration(p.elapsedMs)} (${formatBytes(p.bytesPerSec)}/s)`),
+                expectedBytes: inputs.expectedBytes,
+                // The final line is the "done" line below.
+                onProgress: (p) => {
+                    if (!p.final) progress("DumpToBlob", `dumped and uploaded ${formatRate(p.bytes, p.elapsedMs, p.expectedBytes)}${p.expectedBytes && p.bytes <= p.expectedBytes ? " (against preflight's estimate)" : ""}`);
+                },
             });
-            progress("DumpToBlob", `done: ${formatBytes(result.bytes)} in ${formatDuration(result.durationMs)}, sha256 ${result.sha256.slice(0, 12)}…`);
+            progress("DumpToBlob", `done: ${formatBytes(result.bytes)} in ${formatDuration(result.durationMs)} at ${formatBytes(result.durationMs > 0 ? (result.bytes * 1000) / result.durationMs : 0)}/s, sha256 ${result.sha256.slice(0, 12)}…`);
             const outs: Outputs = {
                 ...inputs,
+                archiveCompression: compression.text,
                 bytes: result.bytes,
                 sha256: result.sha256,
                 etag: result.etag,
@@ -103,9 +124,12 @@ export const dumpToBlobProvider: pulumi.dynamic.ResourceProvider & SourceAware =
         });
     },
 
-    /** Only settings that need no new physical resource change in place; keep the outputs. */
+    /**
+     * Only settings that need no new physical resource change in place; keep the outputs. A dump
+     * made before `compression` was an input was made at pg_dump's default level (zlib 6).
+     */
     async update(_id: string, olds: Outputs, news: Inputs) {
-        return { outs: { ...olds, ...news } };
+        return { outs: { ...olds, ...news, archiveCompression: olds.archiveCompression ?? "6" } };
     },
 
     async delete(_id: string, props: Outputs) {
@@ -123,6 +147,7 @@ export class DumpToBlob extends pulumi.dynamic.Resource {
     declare readonly pgDumpVersion: pulumi.Output<string>;
     declare readonly serverVersion: pulumi.Output<string>;
     declare readonly dumpedAt: pulumi.Output<string>;
+    declare readonly archiveCompression: pulumi.Output<string>;
     declare readonly logTail: pulumi.Output<string[]>;
 
     constructor(name: string, args: DumpToBlobArgs, opts?: pulumi.CustomResourceOptions) {
@@ -133,7 +158,7 @@ export class DumpToBlob extends pulumi.dynamic.Resource {
                 ...args,
                 accountKey: pulumi.secret(args.accountKey),
                 bytes: undefined, sha256: undefined, etag: undefined, durationMs: undefined,
-                pgDumpVersion: undefined, serverVersion: undefined, dumpedAt: undefined, logTail: undefined,
+                pgDumpVersion: undefined, serverVersion: undefined, dumpedAt: undefined, logTail: undefined, archiveCompression: undefined,
             },
             { ...opts, additionalSecretOutputs: ["accountKey"] },
             "migration",

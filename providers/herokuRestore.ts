@@ -11,7 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as heroku from "../lib/heroku";
 import { MigrationError } from "../lib/errors";
 import { freezeInEffect } from "../lib/freeze";
-import { formatBytes, progress } from "../lib/progress";
+import { formatBytes, formatDuration, formatRate, progress, progressThrottle } from "../lib/progress";
 import { redact } from "../lib/redact";
 import { guardedStage, stageGuard, type FreezeState } from "../lib/stage";
 import { configureSource, sourceConnection, type SourceAware } from "./configured";
@@ -87,11 +87,20 @@ export const herokuRestoreProvider: pulumi.dynamic.ResourceProvider & SourceAwar
             const started = await heroku.createRestore(ep, inputs.addonId, { backupUrl: inputs.backupUrl, extensions: inputs.extensions });
             const name = `r${String(started.num).padStart(3, "0")}`;
             progress("HerokuRestore", `restore ${name} (${started.uuid}) started on ${inputs.app}`);
+            // A line when the status changes, else as the shared progress rule allows.
+            const startedAt = Date.now();
+            const throttle = progressThrottle();
+            let lastStatus = "";
             const done = await heroku.waitForTransfer(ep, inputs.appId, started.uuid, {
                 timeoutMs: (inputs.timeoutMinutes ?? 240) * 60_000,
                 pollMs: 2000,
-                onProgress: (p: { processedBytes: number; sourceBytes?: number; message?: string }) =>
-                    progress("HerokuRestore", `${name}: ${formatBytes(p.processedBytes)}${p.sourceBytes ? ` of ${formatBytes(p.sourceBytes)}` : ""}${p.message ? ` ${p.message}` : ""}`),
+                onProgress: (p: { processedBytes: number; sourceBytes?: number; message?: string }) => {
+                    const status = p.message ?? "";
+                    const changed = status !== lastStatus;
+                    lastStatus = status;
+                    if (!throttle.due(p.processedBytes, p.sourceBytes) && !changed) return;
+                    progress("HerokuRestore", `${name}: ${status ? `${status}, ` : ""}downloaded ${formatRate(p.processedBytes, Date.now() - startedAt, p.sourceBytes)}`);
+                },
             });
             const logs: RestoreLog[] = (done.logs ?? []).map((l) => ({ created_at: l.created_at, message: redact(l.message) }));
             if (!done.succeeded) {
@@ -103,7 +112,7 @@ export const herokuRestoreProvider: pulumi.dynamic.ResourceProvider & SourceAwar
                 progress("HerokuRestore", `warning: ${name} completed with ${done.warnings ?? warningLines.length} warnings:`);
                 for (const w of warningLines.slice(0, 20)) progress("HerokuRestore", `  ${w}`);
             }
-            progress("HerokuRestore", `${name} succeeded: ${formatBytes(done.processed_bytes ?? 0)} restored`);
+            progress("HerokuRestore", `${name} succeeded: ${formatBytes(done.processed_bytes ?? 0)} restored in ${formatDuration(Date.now() - startedAt)}`);
             const outs: Outputs = {
                 ...inputs,
                 transferId: done.uuid,

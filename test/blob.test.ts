@@ -18,9 +18,11 @@ import {
     CREATED_BY,
     deleteBlob,
     dumpToBlob,
+    type DumpProgress,
     ensureContainer,
     makeReadSas,
 } from "../lib/blob";
+import { PROGRESS_MIN_INTERVAL_MS } from "../lib/progress";
 import { pgBin, pgToolVersion } from "../lib/pgbin";
 import { pgEnv, withClient } from "../lib/pg";
 import { redact, registerSecret } from "../lib/redact";
@@ -130,7 +132,7 @@ describe("blob: Azurite + pg_dump streamed into a private blob + read SAS", () =
     });
 
     test("dumpToBlob streams pg_dump -Fc into the blob; size, sha256 and metadata match the content", async () => {
-        const progress: { bytes: number; elapsedMs: number; bytesPerSec: number }[] = [];
+        const progress: DumpProgress[] = [];
         const r = await dumpToBlob({
             source,
             target,
@@ -164,11 +166,12 @@ describe("blob: Azurite + pg_dump streamed into a private blob + read SAS", () =
         // pg_dump -v log, collected from stderr
         assert.ok(r.log.some((l) => l === 'pg_dump: dumping contents of table "public.bulk"'), r.log.join("\n"));
         assert.ok(r.log.some((l) => l === "pg_dump: saving large objects"), r.log.join("\n"));
-        // progress: the last report is the final one
+        // progress: the shared rule (lib/progress.ts), and the last report is the final one
         assert.ok(progress.length >= 1);
         assert.equal(progress[progress.length - 1].bytes, r.bytes);
+        assert.deepEqual(progress.map((p) => p.final), progress.map((_, i) => i === progress.length - 1));
         for (let i = 1; i < progress.length - 1; i++) {
-            assert.ok(progress[i].elapsedMs - progress[i - 1].elapsedMs >= 500, "progress is throttled to 500 ms");
+            assert.ok(progress[i].elapsedMs - progress[i - 1].elapsedMs >= PROGRESS_MIN_INTERVAL_MS, "at most one report per interval");
         }
 
         // pg_restore can read it: tables, data and the large object

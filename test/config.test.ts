@@ -197,3 +197,16 @@ test("REHEARSAL_CONFIG takes values as `pulumi config set` stores them: numbers,
     assert.equal(messageOf(() => configFromJson('{"herokuPlann":"standard-0"}', "REHEARSAL_CONFIG")),
         "config `herokuPlann`: is not a setting of this program; did you mean `herokuPlan`? Remove it from REHEARSAL_CONFIG and set `herokuPlan` instead. The settings are listed in Pulumi.yaml and the README.");
 });
+
+test("dumpCompression: a zlib level by default, lz4/zstd with a level in their range, anything else refused", () => {
+    assert.deepEqual(settingsWith({}).dump.compression, { method: "gzip", level: 0, text: "0" });
+    assert.deepEqual(settingsWith({ dumpCompression: "6" }).dump.compression, { method: "gzip", level: 6, text: "6" });
+    assert.deepEqual(settingsWith({ dumpCompression: "LZ4" }).dump.compression, { method: "lz4", text: "lz4" });
+    assert.deepEqual(settingsWith({ dumpCompression: "zstd:3" }).dump.compression, { method: "zstd", level: 3, text: "zstd:3" });
+    assert.equal(
+        messageOf(() => settingsWith({ dumpCompression: "fast" })),
+        'config `dumpCompression`: must be 0 to 9 (zlib level, 0: uncompressed), lz4, lz4:1 to lz4:12, zstd or zstd:1 to zstd:22 (lz4 and zstd need pg_dump 16+), got "fast". Set it with `pulumi config set dumpCompression 0`.',
+    );
+    assert.match(messageOf(() => settingsWith({ dumpCompression: "10" })), /^config `dumpCompression`: must be 0 to 9 .*, got "10"\./);
+    assert.match(messageOf(() => settingsWith({ dumpCompression: "lz4:13" })), /^config `dumpCompression`: must be .*, got "lz4:13"\./);
+});

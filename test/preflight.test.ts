@@ -179,7 +179,7 @@ test("preview on the demo source: no blocking finding, several owners, an estima
     const s = settings({ herokuPlan: "essential-1" });
     const before = await snapshot(cluster!.connection("appdb"));
     // The options index.ts passes.
-    const p = await runPreflight(demo, { plan: s.heroku.plan, freeze: s.freeze, acknowledge: s.acknowledge, herokuApp: { name: s.heroku.app, create: s.heroku.createApp } });
+    const p = await runPreflight(demo, { plan: s.heroku.plan, dumpCompression: s.dump.compression, freeze: s.freeze, acknowledge: s.acknowledge, herokuApp: { name: s.heroku.app, create: s.heroku.createApp } });
     assert.equal(await snapshot(cluster!.connection("appdb")), before, "preflight changed nothing on the source");
 
     assert.deepEqual(keys(p.findings), [
@@ -193,9 +193,10 @@ test("preview on the demo source: no blocking finding, several owners, an estima
         "info ownership",
         "info freeze_plan",
         "info freeze_estimate",
+        "info dump_compression",
         "info backup_unverified",
     ]);
-    assert.deepEqual(p.counts, { blocking: 0, warning: 1, info: 10 });
+    assert.deepEqual(p.counts, { blocking: 0, warning: 1, info: 11 });
     assert.equal(find(p, "grants_dropped").message, "GRANTs to roles that will not exist on Heroku are not restored (pg_restore --no-acl): app_owner (2 objects), reporting_owner (3 objects).");
     assert.equal(find(p, "ownership").message, "Objects are owned by 2 roles other than azureadmin: app_owner (4 sequences, 4 tables); reporting_owner (1 schema, 1 table, 1 view). The restore (pg_restore --no-owner) makes Heroku's credential the owner of everything.");
     assert.equal(find(p, "extensions").message, "Supported on Heroku and restored: citext 1.6 (schema public), pgcrypto 1.3 (schema public).");
@@ -225,7 +226,17 @@ test("preview on the demo source: no blocking finding, several owners, an estima
     assert.ok(e.restoreSeconds >= ESTIMATE_ASSUMPTIONS.restoreOverheadSeconds);
     assert.equal(e.cutoverSeconds, ESTIMATE_ASSUMPTIONS.cutoverSeconds);
     assert.equal(e.totalSeconds, Math.round((e.dumpSeconds + e.uploadSeconds + e.restoreSeconds + e.verifySeconds + e.cutoverSeconds) * 10) / 10);
-    assert.equal(e.assumptions.length, 6);
+    assert.equal(e.assumptions.length, 7);
+    assert.equal(e.compression, "0");
+    assert.equal(e.archiveBytes, Math.round(e.dataBytes * 1.2), "uncompressed: the archive is a bit larger than the data");
+    assert.equal(e.assumptions[1], "The dump is not compressed (dumpCompression 0): the archive is about 120% of the data (values travel as text, bytea as hex), and pg_dump goes as fast as it reads.");
+    assert.match(find(p, "dump_compression").message, new RegExp(`^pg_dump -Fc compression 0 \\(dumpCompression\\): an archive of about [\\d.]+ [KM]iB; the local pg_dump ${dump.major}\\.${dump.minor} offers 0-9 \\(zlib\\)${dump.major >= 16 ? ".*" : ""}\\.$`));
+    assert.equal(find(p, "dump_compression").action, "On a slow uplink to Azure, a level (`pulumi config set dumpCompression 1`) makes the upload smaller at some CPU cost.");
+    // A level: the estimate expects a smaller archive.
+    const z6 = (await runPreflight(demo, { plan: s.heroku.plan, dumpCompression: settings({ dumpCompression: "6" }).dump.compression })).estimate;
+    assert.equal(z6.compression, "6");
+    assert.ok(z6.archiveBytes < e.archiveBytes);
+    assert.ok(z6.assumptions[1].startsWith("pg_dump compresses (dumpCompression 6) at about "), z6.assumptions[1]);
     assert.match(e.assumptions[0], /^Read rate measured on public\.order_items: 3000 rows \(/);
     assert.match(find(p, "freeze_estimate").message, new RegExp(`^Estimated write freeze: \\d+m\\d\\ds = dump and upload \\d+s \\+ restore 1m\\d\\ds \\+ verification \\d+s \\+ cutover 30s, for ${formatBytes(e.dataBytes).replace(".", "\\.")} of table data and ${formatBytes(e.indexBytes).replace(".", "\\.")} of indexes at a measured [\\d.]+ [KMG]iB/s\\.$`));
 
@@ -268,6 +279,7 @@ test("a database full of things that do not survive the move: exact findings, an
         "info ownership",
         "info unlogged_tables",
         "info freeze_estimate",
+        "info dump_compression",
         "info backup_unverified",
     ]);
     const msg = (key: string) => find(p, key).message;
@@ -409,6 +421,7 @@ test("a source newer than the local pg_dump (PostgreSQL 18 from embedded-postgre
             "info plan_fits:essential-1",
             "info freeze_plan",
             "info freeze_estimate",
+            "info dump_compression",
             "info backup_unverified",
         ]);
         const f = find(p, "pg_dump_too_old");

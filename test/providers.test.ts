@@ -610,7 +610,8 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
             assert.ok(r.outs.logTail.some((l: string) => /pg_dump: dumping contents of table "public\.customers"/.test(l)), r.outs.logTail.join("\n"));
             const lines = progressSince(mark);
             assert.ok(!lines.some((l) => l.startsWith("[WriteFreeze]")), "the freeze was in effect: not re-applied");
-            assert.match(lines[0], /^\[DumpToBlob\] pg_dump of appdb \(PostgreSQL \d+\.\d+.*\) -> pg-migration\/dump-a\.dump$/);
+            assert.match(lines[0], /^\[DumpToBlob\] pg_dump of appdb \(PostgreSQL \d+\.\d+.*\) -> pg-migration\/dump-a\.dump, compression 0$/);
+            assert.equal(r.outs.archiveCompression, "0");
             assert.match(lines[lines.length - 1], /^\[DumpToBlob\] done: .* sha256 [0-9a-f]{12}…$/);
 
             assert.deepEqual(await dumpToBlobProvider.diff!(r.id, r.outs, inputs), { changes: false, replaces: [], deleteBeforeReplace: true });
@@ -618,6 +619,17 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
             const u = await dumpToBlobProvider.update!(r.id, r.outs, { ...inputs, unfreezeOnFailure: false });
             assert.equal(u.outs.unfreezeOnFailure, false);
             assert.equal(u.outs.etag, r.outs.etag);
+            // A new compression setting is for the next dump: the complete dump is kept (no replace).
+            assert.deepEqual(await dumpToBlobProvider.diff!(r.id, r.outs, { ...inputs, compression: "6" }), { changes: true, replaces: [], deleteBeforeReplace: true });
+            const z = await dumpToBlobProvider.update!(r.id, r.outs, { ...inputs, compression: "6" });
+            assert.equal(z.outs.compression, "6");
+            assert.equal(z.outs.archiveCompression, "0");
+            assert.equal(z.outs.etag, r.outs.etag);
+            // A stack dumped before `compression` was an input: its archive was made at pg_dump's default level.
+            const old = { ...r.outs, compression: undefined, archiveCompression: undefined };
+            assert.deepEqual(await dumpToBlobProvider.diff!(r.id, old, inputs), { changes: false, replaces: [], deleteBeforeReplace: true });
+            const o = await dumpToBlobProvider.update!(r.id, old, { ...inputs, compression: "0" });
+            assert.equal(o.outs.archiveCompression, "6");
 
             // Overwritten by someone else: a new ETag, so dumped again.
             await containerClient(blob).getBlockBlobClient("dump-a.dump").upload("x", 1);
