@@ -2,18 +2,17 @@
  * azure-to-heroku-pg: config in, preflight, one Migration, outputs out.
  * `pulumi preview` plans the cutover, `pulumi up` runs it, `pulumi destroy` deletes the dump.
  */
-import * as fs from "fs";
-import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as authorization from "@pulumi/azure-native/authorization";
 import { Migration } from "./components/migration";
 import { checkKnownKeys, readSettings } from "./lib/config";
 import { checkDumpCompression, localCompressionOffer } from "./lib/compression";
-import { azureServerName, findingKey, formatFindings, herokuAppsToCheck, preflightJson, renderPreflightMarkdown, runPreflight } from "./lib/preflight";
+import { azureServerName, findingKey, formatFindings, herokuAppsToCheck, preflightJson, runPreflight } from "./lib/preflight";
 import { armEndpointForHost, checkAzureBackups, noCredentials, type AzureBackupCheck } from "./lib/azureBackup";
 import * as heroku from "./lib/heroku";
 import { MigrationError } from "./lib/errors";
 import { registerSecret } from "./lib/redact";
+import { reportFromOutputs, resolveReportDir, writePreflightFiles, writeReport } from "./lib/reportFiles";
 
 export = async () => {
     const config = new pulumi.Config();
@@ -45,13 +44,9 @@ export = async () => {
         herokuApp: { name: settings.heroku.app, create: settings.heroku.createApp },
         verifyQueries: settings.verify.queries,
     });
-    // The local rehearsal (and anyone who wants the plan as files) sets A2H_REPORT_DIR.
-    const reportDir = process.env.A2H_REPORT_DIR;
-    if (reportDir) {
-        fs.mkdirSync(reportDir, { recursive: true });
-        fs.writeFileSync(path.join(reportDir, "preflight.md"), renderPreflightMarkdown(preflight));
-        fs.writeFileSync(path.join(reportDir, "preflight.json"), preflightJson(preflight));
-    }
+    // The reports go to `reportDir` (the rehearsal points A2H_REPORT_DIR at its own folder).
+    const reportDir = process.env.A2H_REPORT_DIR ?? resolveReportDir(settings.reportDir, pulumi.getStack());
+    writePreflightFiles(reportDir, preflight);
     for (const line of formatFindings(preflight.findings)) {
         if (line.startsWith("BLOCKING")) pulumi.log.error(line);
         else if (line.startsWith("WARNING")) pulumi.log.warn(line);
@@ -62,8 +57,8 @@ export = async () => {
         throw new MigrationError("preflight", `${blocking.length} blocking finding(s): ${blocking.map(findingKey).join(", ")}. Nothing was created or frozen.`, blocking.map((f) => f.action).join(" "));
     }
 
-    const migration = new Migration("migration", { settings, preflight });
-    return {
+    const migration = new Migration("migration", { settings, preflight, reportDir });
+    const outputs = {
         herokuAppName: migration.appName,
         herokuAppUrl: migration.appUrl,
         addonName: migration.addonName,
@@ -78,6 +73,20 @@ export = async () => {
         preflight: JSON.parse(preflightJson(preflight)),
         databaseUrl: migration.databaseUrl,
     };
+    // After a verified cutover the outputs resolve: the migration report is written beside the
+    // preflight's. (A failed run leaves verification.json there; `npm run report` renders it.)
+    if (!pulumi.runtime.isDryRun()) {
+        const startedAt = new Date().toISOString();
+        pulumi.all(outputs).apply((o) => {
+            try {
+                const file = writeReport(reportDir, reportFromOutputs(o, { command: "up", startedAt, database: settings.source.database }));
+                pulumi.log.info(`migration report: ${file} (and .md, .html)`);
+            } catch (err) {
+                pulumi.log.warn(`could not write the migration report to ${reportDir}: ${err instanceof Error ? err.message : String(err)}`);
+            }
+        });
+    }
+    return outputs;
 };
 
 /** The flexible server's backups through Azure Resource Manager; unavailable when azure-native has no credentials. */

@@ -28,6 +28,8 @@ export interface MigrationArgs {
     settings: MigrationSettings;
     /** The preflight that ran before anything is created (lib/preflight.ts). */
     preflight: PreflightResult;
+    /** Absolute folder for the reports (lib/reportFiles.ts resolveReportDir). */
+    reportDir?: string;
 }
 
 interface Storage {
@@ -229,6 +231,7 @@ export class Migration extends pulumi.ComponentResource {
                 concurrency: s.verify.concurrency,
                 requireSettings: s.verify.requireSettings,
                 restoreLogs: restore.logs,
+                reportDir: args.reportDir,
                 freeze: freezeState,
                 unfreezeOnFailure: s.freeze.unfreezeOnFailure,
                 storage: store.location,

@@ -102,6 +102,8 @@ export interface MigrationSettings {
      * DumpToBlob replaces itself when `source` changes, so setting this key would re-run the dump.
      */
     sourceResourceGroup?: string;
+    /** Folder for the preflight and migration reports; unset: reports/<stack> (lib/reportFiles.ts). */
+    reportDir?: string;
 }
 
 /** Every key the program reads, in Pulumi.yaml's order; a test keeps the two equal. */
@@ -112,6 +114,7 @@ export const CONFIG_KEYS = [
     "herokuApp", "herokuCreateApp", "herokuRegion", "herokuTeam", "herokuPlan", "herokuAllowPlanReplace", "rehearsal",
     "freezeMode", "freezeApp", "freezeScaleDown", "freezeCommand", "unfreezeCommand", "unfreezeOnFailure",
     "verifyExcludeTables", "verifyQueries", "verifyConcurrency", "verifyRequireSettings", "acceptanceCommand", "dependentApps", "acknowledge",
+    "reportDir",
 ] as const;
 
 function editDistance(a: string, b: string): number {
@@ -348,5 +351,6 @@ export function readSettings(get: ConfigGetter): MigrationSettings {
         dependentApps: list("dependentApps", []),
         acknowledge,
         sourceResourceGroup,
+        reportDir: optional("reportDir"),
     };
 }

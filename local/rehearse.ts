@@ -17,17 +17,15 @@ import { startAzurite, type LocalAzurite } from "./azurite";
 import { startHerokuEmulator, type HerokuEmulatorHandle } from "../emulator/heroku";
 import * as heroku from "../lib/heroku";
 import { parseDatabaseUrl } from "../lib/pg";
-import { configFromJson } from "../lib/config";
-import { errorMessage } from "../lib/errors";
 import { redact, registerSecret } from "../lib/redact";
 import { RehearsalEngine, type Step } from "./engine";
 import { acquireLock } from "./lock";
 import { freezeInEffect, freezeStatusSentence, type FreezeRecord, type FreezeSpec } from "../lib/freeze";
-import { readSettings } from "../lib/config";
-import { MigrationError } from "../lib/errors";
+import { configFromJson, readSettings } from "../lib/config";
+import { MigrationError, errorMessage } from "../lib/errors";
 import { StateFile, isSecret, unwrapSecrets } from "./state";
-import { renderHtml, renderMarkdown, withVerification, type MigrationReport } from "../lib/report";
-import type { VerificationResult } from "../lib/verify";
+import type { MigrationReport } from "../lib/report";
+import { readVerificationFile, reportFromOutputs, writeReport } from "../lib/reportFiles";
 import type { PgConnection } from "../lib/types";
 
 export const PROJECT = "azure-to-heroku-pg";
@@ -200,23 +198,11 @@ async function resolveOutputs(outputs: Record<string, unknown>): Promise<Record<
 }
 
 
-function buildReport(command: Command, startedAt: string, steps: Step[], outputs: Record<string, unknown>, source: PgConnection, error?: string): MigrationReport {
-    const out = unwrapSecrets(outputs) as Record<string, any>;
-    const verified = command === "up" && !error && Array.isArray(out.tables);
+/** What only the rehearsal's engine knows of the run: the steps it took and how long each provider ran. */
+function engineSteps(steps: Step[]): { steps: MigrationReport["steps"]; timings: MigrationReport["timings"] } {
     return {
-        status: error ? "failed" : command === "preview" ? "planned" : command === "destroy" ? "destroyed" : verified ? "verified" : "failed",
-        command,
-        startedAt,
-        finishedAt: new Date().toISOString(),
-        error: error ? redact(error) : undefined,
-        source: { serverVersion: out.sourceServerVersion, database: source.database },
-        target: { app: out.herokuAppName, addon: out.addonName },
-        tables: out.tables ?? [],
-        restore: { id: out.restoreId, logs: out.restoreLogs ?? [] },
-        dump: { bytes: out.dumpBytes },
-        verification: out.verification,
-        steps: steps.filter((s: Step) => s.op !== "same").map((s: Step) => ({ op: s.op, type: s.type, name: s.name, detail: s.detail })),
-        timings: steps.filter((s: Step) => s.ms !== undefined).map((s: Step) => ({ stage: s.name.replace(/^migration-/, ""), ms: s.ms as number })),
+        steps: steps.filter((s) => s.op !== "same").map((s) => ({ op: s.op, type: s.type, name: s.name, detail: s.detail })),
+        timings: steps.filter((s) => s.ms !== undefined).map((s) => ({ stage: s.name.replace(/^migration-/, ""), ms: s.ms as number })),
     };
 }
 
@@ -295,20 +281,12 @@ export async function rehearse(command: Command, dir: string): Promise<{ ok: boo
     if (!services) throw new Error(error ?? "the services did not start");
     // A rejection nobody handled that is not the consequence of a recorded failure is a failure too.
     if (!error && unhandled.length > 0) error = errorMessage(unhandled[0]);
-    const base = { ...buildReport(command, startedAt, engine?.steps ?? [], outputs, services.source, error), freeze };
-    const report = command === "up" ? withVerification(base, verificationFrom(dir, outputs)) : base;
-    // `up` writes the migration report (verified | failed); preview and destroy write their own
-    // files so that they never overwrite the evidence of the migration.
-    const reportPath = path.join(dir, { up: "migration-report.json", preview: "migration-plan.json", destroy: "destroy-report.json" }[command]);
-    fs.writeFileSync(reportPath, JSON.stringify(report, null, 2) + "\n");
-    if (command === "up") {
-        fs.writeFileSync(path.join(dir, "migration-report.md"), renderMarkdown(report));
-        fs.writeFileSync(path.join(dir, "migration-report.html"), renderHtml(report));
-        if (report.settings) {
-            fs.writeFileSync(path.join(dir, "settings-source.csv"), report.settings.csv.source);
-            fs.writeFileSync(path.join(dir, "settings-target.csv"), report.settings.csv.target);
-        }
-    }
+    // The same report a real `pulumi up` writes (lib/reportFiles.ts), with the engine's steps.
+    const report = reportFromOutputs(unwrapSecrets(outputs), {
+        command, startedAt, database: services.source.database, error, freeze, ...engineSteps(engine?.steps ?? []),
+        verification: readVerificationFile(dir),
+    });
+    const reportPath = writeReport(dir, report);
     printSummary(command, report, outputs, reportPath);
     return { ok: !error, reportPath, report, signal };
 }
@@ -337,14 +315,6 @@ async function freezeStanding(engine: RehearsalEngine, services: Services): Prom
     if (inEffect === undefined) return `The freeze made by freezeCommand may still be on (it cannot be checked): run \`npm start\` again to resume, or run your unfreezeCommand.`;
     if (!inEffect) return "No write freeze is in effect: the app writes to the source as before.";
     return freezeStatusSentence(spec, false).replace("run `pulumi up` again", "run `npm start` again");
-}
-
-/** The verification's detail: a stack output after success, verification.json after a failure. */
-function verificationFrom(dir: string, outputs: Record<string, unknown>): VerificationResult | undefined {
-    const out = unwrapSecrets(outputs) as Record<string, unknown>;
-    if (out.verificationResult) return out.verificationResult as VerificationResult;
-    const file = path.join(dir, "verification.json");
-    return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as VerificationResult) : undefined;
 }
 
 function printSummary(command: Command, report: MigrationReport, outputs: Record<string, unknown>, reportPath: string): void {

@@ -45,21 +45,24 @@ export interface VerificationArgs {
     requireSettings?: pulumi.Input<string[]>;
     /** The restore transfer's log; its error and warning lines are listed in the result. */
     restoreLogs?: pulumi.Input<{ created_at: string; message: string }[]>;
+    /** Absolute folder for verification.json (config `reportDir`); not compared by diff. */
+    reportDir?: pulumi.Input<string>;
 }
 
 interface Inputs {
     source: SourceSettings; targetUrl: string; restoreId: string; excludeTables: { table: string; reason: string }[];
     freeze: FreezeState; unfreezeOnFailure: boolean; storage: BlobLocation; accountKey: string; blobName: string;
     queries?: string[]; concurrency?: number; requireSettings?: string[]; restoreLogs?: { created_at: string; message: string }[];
+    reportDir?: string;
 }
 interface Outputs extends Inputs {
     ok: boolean; tables: TableRowCount[]; excluded: { table: string; reason: string }[]; summary: string; verifiedAt: string;
     result: VerificationResult; durationMs: number;
 }
 
-/** Writes the result to $A2H_REPORT_DIR/verification.json when that is set; returns the path. */
-export function writeVerificationResult(result: VerificationResult, env: NodeJS.ProcessEnv = process.env): string | undefined {
-    const dir = env.A2H_REPORT_DIR;
+/** Writes the result to `<dir>/verification.json` (dir: `reportDir`, else $A2H_REPORT_DIR); returns the path. */
+export function writeVerificationResult(result: VerificationResult, reportDir?: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+    const dir = reportDir ?? env.A2H_REPORT_DIR;
     if (!dir) return undefined;
     try {
         fs.mkdirSync(dir, { recursive: true });
@@ -110,7 +113,7 @@ export const verificationProvider: pulumi.dynamic.ResourceProvider & SourceAware
                 restoreLogs: inputs.restoreLogs ?? [],
                 onProgress: (m) => progress("Verification", m),
             });
-            const file = writeVerificationResult(result);
+            const file = writeVerificationResult(result, inputs.reportDir);
             if (!result.ok) {
                 const shown = result.problems.slice(0, 5).join("; ");
                 const more = result.problemCount > 5 ? ` (and ${result.problemCount - 5} more)` : "";

@@ -337,7 +337,7 @@ test("preflight.md lists a blocking backup finding with what to do", () => {
         target: { postgresMajor: 17, plan: "essential-1", planStorageBytes: null, suggestedPlan: null },
         serverVersion: "16.4", pgDumpVersion: "17.2",
         freeze: { mode: "maintenance", what: "Heroku app frozen." },
-        estimate: { dumpSeconds: 0, restoreSeconds: 0, verifySeconds: 0, cutoverSeconds: 30, totalSeconds: 30, assumptions: [] },
+        estimate: { dumpSeconds: 0, restoreSeconds: 0, verifySeconds: 0, cutoverSeconds: 30, totalSeconds: 30, assumptions: [], compression: "0", archiveBytes: 0 },
         databases: [], size: { databaseBytes: 0, tableBytes: 0, toastBytes: 0, indexBytes: 0, largeObjects: { count: 0, bytes: 0 }, largestTables: [] },
         extensionReport: [], extensions: [],
     } as unknown as PreflightPlan;

@@ -385,14 +385,20 @@ describe("blob: Azurite + pg_dump streamed into a private blob + read SAS", () =
         let stopped: Promise<void> | undefined;
         try {
             await ensureContainer(outage);
-            await assert.rejects(dumpToBlob({
+            const dump = dumpToBlob({
                 source, target: outage, blobName, blockSizeBytes: 64 * 1024, concurrency: 1,
                 // -Z0: a dump of several MiB whatever the default level, so the outage lands mid-stream.
                 pgDumpArgs: ["-Fc", "-b", "-v", "-Z0"],
-                onProgress: (p) => {
-                    if (!stopped && p.bytes > 256 * 1024) stopped = own.stop();
-                },
-            }), (err: Error) => {
+            });
+            dump.catch(() => undefined);
+            // Stop Azurite once blocks are staged: the upload is under way and not committed.
+            const staged = containerClient(outage).getBlockBlobClient(blobName);
+            for (let i = 0; i < 500 && !stopped; i++) {
+                const list = await staged.getBlockList("uncommitted").catch(() => undefined);
+                if ((list?.uncommittedBlocks?.length ?? 0) >= 4) stopped = own.stop();
+                else await sleep(10);
+            }
+            await assert.rejects(dump, (err: Error) => {
                 assert.equal(err.name, "MigrationError");
                 assert.match(err.message, new RegExp(`^DumpToBlob: upload of the dump of database "${DB}" on 127\\.0\\.0\\.1:${source.port} to blob "${target.container}/${blobName}" in storage account "devstoreaccount1" at http://127\\.0\\.0\\.1:\\d+/devstoreaccount1 failed after \\d+ bytes: `));
                 assert.ok(err.message.includes("; the partial upload could not be discarded now (storage did not answer): no complete dump was stored, and staged blocks expire on their own within 7 days. "), err.message);

@@ -13,6 +13,8 @@ import * as path from "path";
 import * as zlib from "zlib";
 import { renderHtml, renderMarkdown, withVerification, type MigrationReport } from "../lib/report";
 import type { VerificationResult } from "../lib/verify";
+import { reportFromOutputs, resolveReportDir, writeReport } from "../lib/reportFiles";
+import { renderReportFromOutputs } from "../lib/reportCli";
 
 const EVIL = "<script>alert(1)</script>";
 
@@ -108,6 +110,55 @@ test("withVerification adds every section and keeps the report's existing names"
     const base = baseReport(false);
     assert.equal(withVerification(base, undefined), base, "no result: the report is unchanged");
     assert.equal(ok.verdict?.ok, true);
+});
+
+test("real runs: the stack outputs (as `pulumi stack output --json` prints them) make the same report, written to reportDir", () => {
+    assert.equal(resolveReportDir(undefined, "prod", "/proj"), "/proj/reports/prod");
+    assert.equal(resolveReportDir("  ", "prod", "/proj"), "/proj/reports/prod");
+    assert.equal(resolveReportDir("out/reports", "prod", "/proj"), "/proj/out/reports");
+    assert.equal(resolveReportDir("/var/reports", "prod", "/proj"), "/var/reports");
+    const result = sampleResult(false);
+    const outputs = {
+        herokuAppName: "my-app", addonName: "my-app-postgres", restoreId: "r001", dumpBytes: 123456, sourceServerVersion: "15.18",
+        verification: "3 tables, 691 rows match", tables: [{ schema: "public", name: "customers", sourceRows: 500, targetRows: 500, match: true }],
+        restoreLogs: [], verificationResult: result, databaseUrl: "[secret]",
+    };
+    const report = reportFromOutputs(outputs, { command: "up", startedAt: "2025-01-01T00:00:00.000Z", finishedAt: "2025-01-01T00:05:00.000Z", database: "appdb" });
+    assert.equal(report.status, "verified");
+    assert.deepEqual(report.target, { app: "my-app", addon: "my-app-postgres", serverVersion: "16.4" });
+    assert.equal(report.verdict?.ok, true);
+    assert.equal(report.checksums?.length, 3);
+    assert.ok(!JSON.stringify(report).includes("databaseUrl"), "the secret output is not part of the report");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "report-files-"));
+    try {
+        assert.equal(writeReport(dir, report), path.join(dir, "migration-report.json"));
+        assert.deepEqual(fs.readdirSync(dir).sort(), ["migration-report.html", "migration-report.json", "migration-report.md", "settings-source.csv", "settings-target.csv"]);
+        assert.match(fs.readFileSync(path.join(dir, "migration-report.md"), "utf8"), /^# Migration VERIFIED/);
+        assert.equal(writeReport(dir, { ...report, command: "preview", status: "planned" }), path.join(dir, "migration-plan.json"), "preview never overwrites the migration's evidence");
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+});
+
+test("npm run report after a failed up: no stack outputs, the verification.json left in the folder, a failed report naming the differences", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "report-cli-"));
+    try {
+        fs.writeFileSync(path.join(dir, "verification.json"), JSON.stringify(sampleResult(true)));
+        const done = renderReportFromOutputs(["--dir", dir], () => "{}");
+        assert.deepEqual(done, { file: path.join(dir, "migration-report.json"), status: "failed" });
+        const report = JSON.parse(fs.readFileSync(done.file, "utf8"));
+        assert.equal(report.verdict.problems[0], "table reporting.daily_sales: 188 rows on the source, 187 on the target; row (day)=(2024-01-10) is missing on the target");
+        assert.match(fs.readFileSync(path.join(dir, "migration-report.md"), "utf8"), /^# Migration FAILED/);
+        const outputsFile = path.join(dir, "outputs.json");
+        fs.writeFileSync(outputsFile, "not json");
+        assert.throws(() => renderReportFromOutputs([outputsFile, "--dir", dir], () => ""), { message: /^npm run report: the stack outputs are not JSON \(.*\)\. Pass what `pulumi stack output --json` prints\.$/ });
+        assert.throws(() => renderReportFromOutputs([], () => "{}"), { message: "npm run report: says neither which stack (--stack) nor which folder (--dir) the report is for. Give `--stack <stack>` (the folder is then `reports/<stack>`, or your `reportDir`: pass it with --dir)." });
+        assert.throws(() => renderReportFromOutputs(["--stak", "prod"], () => "{}"), { message: /^npm run report: unknown option --stak\. Usage: / });
+        const byStack = renderReportFromOutputs(["--stack", "prod"], () => "{}", dir);
+        assert.equal(byStack.file, path.join(dir, "reports", "prod", "migration-report.json"));
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
 });
 
 test("Markdown: verdict, time, every section; mismatches first; table cells escaped", () => {
