@@ -219,6 +219,11 @@ export async function startHerokuEmulator(opts: HerokuEmulatorOptions): Promise<
         void handle(req, res);
     };
     const server = tls ? https.createServer({ key: tls.key, cert: tls.cert }, listener) : http.createServer(listener);
+    // Node's 5 s default closes idle keep-alive sockets while a client (fetch keeps them 4 s
+    // after the server's hint) may just be reusing one on a loaded machine: ECONNRESET and a
+    // retry in every rehearsal. A longer idle timeout, announced in the Keep-Alive header.
+    server.keepAliveTimeout = 30_000;
+    server.headersTimeout = 35_000;
     await new Promise<void>((resolve, reject) => {
         server.once("error", reject);
         server.listen(opts.port ?? 0, "127.0.0.1", () => {
