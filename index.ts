@@ -13,6 +13,7 @@ import { armEndpointForHost, checkAzureBackups, noCredentials, type AzureBackupC
 import * as heroku from "./lib/heroku";
 import { MigrationError } from "./lib/errors";
 import { registerSecret } from "./lib/redact";
+import { ROLLBACK_ACK_CODE } from "./lib/rollback";
 
 export = async () => {
     const config = new pulumi.Config();
@@ -37,7 +38,8 @@ export = async () => {
         azureBackup,
         plan: settings.heroku.plan,
         freeze: settings.freeze,
-        acknowledge: settings.acknowledge,
+        // `rollback_writes` entries are for the rollback (lib/rollback.ts), not for preflight.
+        acknowledge: settings.acknowledge.filter((a) => a.code !== ROLLBACK_ACK_CODE),
         herokuApp: { name: settings.heroku.app, create: settings.heroku.createApp },
         verifyQueries: settings.verify.queries,
     });
@@ -73,6 +75,7 @@ export = async () => {
         sourceServerVersion: preflight.serverVersion,
         preflight: JSON.parse(preflightJson(preflight)),
         databaseUrl: migration.databaseUrl,
+        ...(migration.rolledBackAt ? { rolledBackAt: migration.rolledBackAt } : {}),
     };
 };
 

@@ -95,6 +95,8 @@ export interface MigrationSettings {
      * DumpToBlob replaces itself when `source` changes, so setting this key would re-run the dump.
      */
     sourceResourceGroup?: string;
+    /** Undo the cutover with this `pulumi up` (providers/rollback.ts). @default false */
+    rollback: boolean;
 }
 
 /** Every key the program reads, in Pulumi.yaml's order; a test keeps the two equal. */
@@ -104,6 +106,7 @@ export const CONFIG_KEYS = [
     "herokuApp", "herokuCreateApp", "herokuRegion", "herokuTeam", "herokuPlan", "herokuAllowPlanReplace", "rehearsal",
     "freezeMode", "freezeApp", "freezeScaleDown", "freezeCommand", "unfreezeCommand", "unfreezeOnFailure",
     "verifyExcludeTables", "verifyQueries", "verifyConcurrency", "verifyRequireSettings", "acceptanceCommand", "dependentApps", "acknowledge",
+    "rollback",
 ] as const;
 
 function editDistance(a: string, b: string): number {
@@ -332,5 +335,6 @@ export function readSettings(get: ConfigGetter): MigrationSettings {
         dependentApps: list("dependentApps", []),
         acknowledge,
         sourceResourceGroup,
+        rollback: bool("rollback", false),
     };
 }
