@@ -73,7 +73,7 @@ export const cutoverProvider: pulumi.dynamic.ResourceProvider & SourceAware = {
         const rolledBackAt = targetVars[ROLLBACK_MARKER];
         if (rolledBackAt && !(inputs.verifiedAt && inputs.verifiedAt > rolledBackAt)) {
             throw new MigrationError("Cutover", `${inputs.app} was rolled back at ${rolledBackAt}, after this verification (${inputs.verifiedAt ?? "time unknown"}); the dependent apps have written to the Azure database since, and ${inputs.addonName} does not have those writes.`,
-                `Nothing was changed: the dependent apps stay on their previous database. To cut over again, migrate afresh: \`pulumi up --replace <the migration-dump URN>\` (dump, restore, verify, then cutover). ${freezeStatusSentence(inputs.freeze.spec, false)}`);
+                `Nothing was changed: the dependent apps stay on their previous database. To cut over again, migrate afresh: \`pulumi up --replace <the migration-dump URN>\` (dump, restore, verify, then cutover).`);
         }
         // The baseline a rollback compares with: read while nothing but the migration has used the database.
         const baseline = await readWriteCounters(parseDatabaseUrl(inputs.databaseUrl, "DATABASE_URL"));
@@ -81,10 +81,13 @@ export const cutoverProvider: pulumi.dynamic.ResourceProvider & SourceAware = {
         const updatedApps: string[] = [];
         for (const app of inputs.dependentApps) {
             try {
-                const before = (await heroku.getConfigVars(ep, app)).DATABASE_URL;
-                if (before !== undefined) registerSecret(before);
-                changes.push({ app, name: "DATABASE_URL", before: before ?? null, ...(before === inputs.databaseUrl ? { beforeUnknown: true } : {}) });
+                // Unreadable (the app is missing: the PATCH below says so), or already the new URL (a
+                // retried cutover): then the value before is unknown, and a rollback leaves it alone.
+                const vars = await heroku.getConfigVars(ep, app).catch(() => undefined);
+                const before = vars?.DATABASE_URL;
+                registerSecret(before);
                 await heroku.setConfigVars(ep, app, { DATABASE_URL: inputs.databaseUrl });
+                changes.push({ app, name: "DATABASE_URL", before: before ?? null, ...(!vars || before === inputs.databaseUrl ? { beforeUnknown: true } : {}) });
             } catch (err) {
                 // The freeze stays on (the new database is verified, the dependents are not all
                 // repointed yet): say so, and which apps already point at the new database.
