@@ -5,7 +5,8 @@
  * rollback refuse, naming the table and the sequence, and nothing changes; acknowledging it lets
  * it proceed: the legacy app's DATABASE_URL is the one from before the cutover again, the freeze
  * is lifted, and the Heroku app and database are kept. `rollback: false` afterwards cuts nothing
- * over again. A second stack with `rollback: true` and no cutover refuses at the freeze.
+ * over again, and a Cutover made to run again refuses the verification from before the rollback.
+ * (A stack with `rollback: true` and no cutover to undo: WriteFreeze refuses, in test/providers.test.ts.)
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
