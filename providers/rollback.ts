@@ -67,6 +67,22 @@ export const rollbackProvider: pulumi.dynamic.ResourceProvider & SourceAware = {
         configureSource(this, req);
     },
 
+    async check(olds: Partial<Inputs> | undefined, news: Inputs) {
+        // Before a rollback is made (preview and up; `olds` are the inputs of one already made):
+        // say whether it would go ahead. Counting only reads; create decides.
+        if (olds?.cutoverId || !news.databaseUrl || !news.baseline) return { inputs: news };
+        try {
+            registerSecret(news.databaseUrl);
+            const writes = writesSince(news.baseline, await readWriteCounters(parseDatabaseUrl(news.databaseUrl, "DATABASE_URL")));
+            const { keys } = unacknowledgedWrites(writes, news.acknowledge ?? []);
+            progress("Rollback", !hasWrites(writes) ? `writes to ${news.addonName} since the cutover so far: none`
+                : `writes to ${news.addonName} since the cutover so far: ${describeWrites(writes).join("; ")}${keys.length ? `; the rollback refuses unless acknowledged (${keys.join(", ")})` : " (acknowledged)"}`);
+        } catch (err) {
+            progress("Rollback", `writes to ${news.addonName} since the cutover could not be counted yet: ${errorMessage(err)}`);
+        }
+        return { inputs: news };
+    },
+
     async diff(_id: string, olds: Outputs, news: Inputs) {
         const replace = olds.cutoverId !== news.cutoverId;
         return { changes: replace, replaces: replace ? ["cutoverId"] : [], deleteBeforeReplace: true };

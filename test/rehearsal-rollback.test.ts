@@ -55,6 +55,7 @@ test("the migration records what the cutover changed; preview with rollback prin
     assert.match(preview.out, new RegExp(`rollback: a2h-legacy-app DATABASE_URL -> 127\\.0\\.0\\.1:${fx.sourceConn.port}/appdb \\(its value before the cutover\\)`));
     assert.match(preview.out, /rollback: a2h-rehearsal AZURE_TO_HEROKU_PG_CUTOVER_AT -> unset/);
     assert.match(preview.out, /rollback: the write freeze on a2h-legacy-app is lifted if still on/);
+    assert.match(preview.out, /\[Rollback\] writes to a2h-rehearsal-postgres since the cutover so far: none/);
     assert.match(preview.out, /\+ {2}create {3}pulumi-nodejs:dynamic\/migration:Rollback migration-rollback/);
     assert.match(preview.out, /Plan: 1 to create\. Nothing was changed\./);
     assert.deepEqual(configVars("a2h-legacy-app"), legacy, "preview changed nothing");
@@ -65,6 +66,9 @@ test("a write to the Heroku database since the cutover refuses the rollback, nam
     const live = fx.target.connection(liveDb);
     await withClient(live, (c) => c.query("INSERT INTO public.products (sku, name, price) VALUES ('HEROKU-1', 'written on heroku', 1.00)"));
     const before = configVars("a2h-legacy-app");
+    const preview = fx.rehearse("preview", { rollback: "true" });
+    assert.equal(preview.status, 0, preview.out);
+    assert.match(preview.out, /\[Rollback\] writes to a2h-rehearsal-postgres since the cutover so far: table public\.products: 1 inserted, 0 updated, 0 deleted; sequence public\.products_id_seq: last_value 50 -> 51; the rollback refuses unless acknowledged \(rollback_writes:public\.products, rollback_writes:public\.products_id_seq\)/);
     const refused = fx.rehearse("up", { rollback: "true" });
     assert.equal(refused.status, 1, refused.out);
     assert.match(refused.out, /Rollback: refused: a2h-rehearsal-postgres was written since the cutover at [0-9T:.Z-]+: table public\.products: 1 inserted, 0 updated, 0 deleted; sequence public\.products_id_seq: last_value 50 -> 51\. A rollback would leave these writes behind on Heroku\./);
