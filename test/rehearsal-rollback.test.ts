@@ -85,6 +85,7 @@ test("acknowledged, the rollback puts back the previous DATABASE_URL and lifts t
     assert.match(done.out, /\[Rollback\] warning: acknowledged writes since the cutover stay on a2h-rehearsal-postgres only: table public\.products: 1 inserted, 0 updated, 0 deleted; sequence public\.products_id_seq: last_value 50 -> 51/);
     assert.match(done.out, /\[Rollback\] DATABASE_URL of a2h-legacy-app points back at its previous database/);
     assert.doesNotMatch(done.out, /acknowledge_unused/, "rollback_writes is not a preflight acknowledgement");
+    assert.match(done.out, /Cutover ROLLED BACK at [0-9T:.Z-]+: the dependent apps use their previous DATABASE_URL; the Heroku app and database are kept\./);
     const legacy = configVars("a2h-legacy-app");
     assert.equal(new URL(legacy.DATABASE_URL).host + new URL(legacy.DATABASE_URL).pathname, azureUrl);
     const target = configVars("a2h-rehearsal");
@@ -98,6 +99,7 @@ test("acknowledged, the rollback puts back the previous DATABASE_URL and lifts t
 
     const again = fx.rehearse("up", ack);
     assert.equal(again.status, 0, again.out);
+    assert.match(fx.rehearse("preview", ack).out, /freeze: Cutover rolled back: the dependent apps write to their previous database again\./);
     assert.doesNotMatch(again.out, /\[Rollback\]/, "a done rollback is not repeated");
 });
 
