@@ -13,6 +13,7 @@ import * as heroku from "./lib/heroku";
 import { MigrationError } from "./lib/errors";
 import { registerSecret } from "./lib/redact";
 import { reportFromOutputs, resolveReportDir, writePreflightFiles, writeReport } from "./lib/reportFiles";
+import { ROLLBACK_ACK_CODE } from "./lib/rollback";
 
 export = async () => {
     const config = new pulumi.Config();
@@ -40,7 +41,8 @@ export = async () => {
         plan: settings.heroku.plan,
         dumpCompression: settings.dump.compression,
         freeze: settings.freeze,
-        acknowledge: settings.acknowledge,
+        // `rollback_writes` entries are for the rollback (lib/rollback.ts), not for preflight.
+        acknowledge: settings.acknowledge.filter((a) => a.code !== ROLLBACK_ACK_CODE),
         herokuApp: { name: settings.heroku.app, create: settings.heroku.createApp },
         verifyQueries: settings.verify.queries,
     });
@@ -72,6 +74,7 @@ export = async () => {
         sourceServerVersion: preflight.serverVersion,
         preflight: JSON.parse(preflightJson(preflight)),
         databaseUrl: migration.databaseUrl,
+        ...(migration.rolledBackAt ? { rolledBackAt: migration.rolledBackAt } : {}),
     };
     // After a verified cutover the outputs resolve: the migration report is written beside the
     // preflight's. (A failed run leaves verification.json there; `npm run report` renders it.)

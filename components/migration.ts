@@ -15,6 +15,8 @@ import { ReadGrant } from "../providers/readGrant";
 import { HerokuRestore } from "../providers/herokuRestore";
 import { Verification } from "../providers/verification";
 import { Cutover } from "../providers/cutover";
+import { Rollback } from "../providers/rollback";
+import { ROLLBACK_ACK_CODE, joinChanges, rollbackPlanLines } from "../lib/rollback";
 import type { MigrationSettings } from "../lib/config";
 import { freezeStatusSentence } from "../lib/freeze";
 import { maskedShellCommand, shellQuote } from "../lib/maskedCommand";
@@ -53,6 +55,8 @@ export class Migration extends pulumi.ComponentResource {
     readonly verificationResult: pulumi.Output<VerificationResult>;
     /** Secret; known only after Cutover. */
     readonly databaseUrl: pulumi.Output<string>;
+    /** When the cutover was undone (config `rollback`); undefined without it. */
+    readonly rolledBackAt?: pulumi.Output<string>;
 
     constructor(name: string, args: MigrationArgs, opts?: pulumi.ComponentResourceOptions) {
         super("azure-to-heroku-pg:index:Migration", name, {}, opts);
@@ -74,6 +78,7 @@ export class Migration extends pulumi.ComponentResource {
         const verification = createVerification();
         const acceptance = createAcceptance();
         const cutover = createCutover();
+        const rollback = s.rollback ? createRollback() : undefined;
 
         this.appName = app.name;
         this.appUrl = app.webUrl;
@@ -86,6 +91,7 @@ export class Migration extends pulumi.ComponentResource {
         this.tables = verification.tables;
         this.verificationResult = verification.result;
         this.databaseUrl = pulumi.secret(pulumi.all([cutover.completedAt, database.databaseUrl]).apply(([, url]) => url));
+        this.rolledBackAt = rollback?.rolledBackAt;
         this.registerOutputs({
             appName: this.appName, appUrl: this.appUrl, addonName: this.addonName, targetServerVersion: this.targetServerVersion, restoreId: this.restoreId,
             dumpBytes: this.dumpBytes, verification: this.verification, verificationResult: this.verificationResult, databaseUrl: this.databaseUrl,
@@ -172,6 +178,7 @@ export class Migration extends pulumi.ComponentResource {
                     unfreezeCommand: s.freeze.unfreezeCommand,
                 },
                 source: s.source,
+                rollbackRequested: s.rollback,
             }, { parent, dependsOn: [database, targetCheck, store.container] });
         }
 
@@ -266,7 +273,31 @@ export class Migration extends pulumi.ComponentResource {
                 verificationId: verification.id,
                 source: s.source,
                 freeze: freezeState,
+                verifiedAt: verification.verifiedAt,
+                rollbackRequested: s.rollback,
             }, { parent, dependsOn: acceptance ? [verification, acceptance] : [verification] });
+        }
+
+        // The way back (config `rollback`): puts back what Cutover recorded, unless the new database was written since.
+        function createRollback(): Rollback {
+            // The plan, in preview and up (values never shown: hosts only).
+            pulumi.all([cutover.app, cutover.addonName, cutover.completedAt, cutover.changes, cutover.previousValues, freezeState]).apply(([a, addon, at, changes, previous, f]) => {
+                if (!changes || !previous) return; // a cutover by an earlier version: Rollback explains
+                for (const line of rollbackPlanLines({ app: a, addonName: addon, cutoverAt: at, changes: joinChanges(changes, previous), freezeApp: f.spec.mode === "maintenance" ? f.spec.app : undefined })) pulumi.log.info(line);
+            });
+            return new Rollback(`${name}-rollback`, {
+                cutoverId: cutover.id,
+                app: cutover.app,
+                addonName: cutover.addonName,
+                databaseUrl: cutover.databaseUrl,
+                changes: cutover.changes,
+                previousValues: cutover.previousValues,
+                baseline: cutover.baseline,
+                cutoverAt: cutover.completedAt,
+                freeze: cutover.freeze,
+                source: s.source,
+                acknowledge: s.acknowledge.filter((a) => a.code === ROLLBACK_ACK_CODE),
+            }, { parent, dependsOn: [cutover] });
         }
     }
 }

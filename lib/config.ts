@@ -104,6 +104,8 @@ export interface MigrationSettings {
     sourceResourceGroup?: string;
     /** Folder for the preflight and migration reports; unset: reports/<stack> (lib/reportFiles.ts). */
     reportDir?: string;
+    /** Undo the cutover with this `pulumi up` (providers/rollback.ts). @default false */
+    rollback: boolean;
 }
 
 /** Every key the program reads, in Pulumi.yaml's order; a test keeps the two equal. */
@@ -115,6 +117,7 @@ export const CONFIG_KEYS = [
     "freezeMode", "freezeApp", "freezeScaleDown", "freezeCommand", "unfreezeCommand", "unfreezeOnFailure",
     "verifyExcludeTables", "verifyQueries", "verifyConcurrency", "verifyRequireSettings", "acceptanceCommand", "dependentApps", "acknowledge",
     "reportDir",
+    "rollback",
 ] as const;
 
 function editDistance(a: string, b: string): number {
@@ -352,5 +355,6 @@ export function readSettings(get: ConfigGetter): MigrationSettings {
         acknowledge,
         sourceResourceGroup,
         reportDir: optional("reportDir"),
+        rollback: bool("rollback", false),
     };
 }

@@ -298,6 +298,7 @@ export async function rehearse(command: Command, dir: string): Promise<{ ok: boo
  */
 async function freezeStanding(engine: RehearsalEngine, services: Services): Promise<string> {
     const byType = (t: string) => engine.resources.find((r) => r.type === `pulumi-nodejs:dynamic/migration:${t}`);
+    if (byType("Rollback")) return "Cutover rolled back: the dependent apps write to their previous database again.";
     if (byType("Cutover")) return "Cutover completed: writes go to the new database.";
     const frozen = byType("WriteFreeze");
     let spec = frozen?.outputs.spec as FreezeSpec | undefined;
@@ -333,6 +334,8 @@ function printSummary(command: Command, report: MigrationReport, outputs: Record
         }
         log("");
         log(`Migration ${report.status.toUpperCase()}: ${report.verification ?? `${report.tables.length} tables`}; dump ${report.dump.bytes} bytes, restore ${report.restore.id}.`);
+        const rolledBackAt = (unwrapSecrets(outputs) as Record<string, unknown>).rolledBackAt;
+        if (rolledBackAt) log(`Cutover ROLLED BACK at ${rolledBackAt}: the dependent apps use their previous DATABASE_URL; the Heroku app and database are kept.`);
     } else if (command === "preview") {
         const counts = report.steps.reduce<Record<string, number>>((m, s) => ({ ...m, [s.op]: (m[s.op] ?? 0) + 1 }), {});
         if (report.freeze) log(`freeze: ${report.freeze}`);

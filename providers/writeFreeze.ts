@@ -7,15 +7,18 @@
 import * as pulumi from "@pulumi/pulumi";
 import { applyFreeze, freezeInEffect, liftFreeze, type FreezeRecord, type FreezeSpec } from "../lib/freeze";
 import { progress } from "../lib/progress";
+import { MigrationError } from "../lib/errors";
 import { configureSource, sourceConnection, type SourceAware } from "./configured";
 import type { SourceSettings } from "../lib/config";
 
 export interface WriteFreezeArgs {
     spec: pulumi.Input<FreezeSpec>;
     source: pulumi.Input<SourceSettings>;
+    /** Config `rollback`: nothing is frozen (so nothing migrated) while it is true. @default false */
+    rollbackRequested?: pulumi.Input<boolean>;
 }
 
-interface Inputs { spec: FreezeSpec; source: SourceSettings }
+interface Inputs { spec: FreezeSpec; source: SourceSettings; rollbackRequested?: boolean }
 interface Outputs extends Inputs { record: FreezeRecord }
 
 export const writeFreezeProvider: pulumi.dynamic.ResourceProvider & SourceAware = {
@@ -29,6 +32,10 @@ export const writeFreezeProvider: pulumi.dynamic.ResourceProvider & SourceAware 
     },
 
     async create(inputs: Inputs) {
+        if (inputs.rollbackRequested) {
+            throw new MigrationError("WriteFreeze", "config `rollback` is true, and there is no completed cutover to undo; nothing was frozen, dumped or cut over.",
+                "Set it back with `pulumi config set rollback false` to migrate, then `pulumi up`.");
+        }
         const record = await applyFreeze(inputs.spec, { source: sourceConnection(inputs.source, this.sourcePassword) });
         return { id: `freeze-${inputs.spec.mode}-${inputs.spec.app}`, outs: { ...inputs, record } };
     },

@@ -39,6 +39,7 @@ import { readGrantProvider } from "../providers/readGrant";
 import { herokuRestoreProvider } from "../providers/herokuRestore";
 import { verificationProvider } from "../providers/verification";
 import { cutoverProvider } from "../providers/cutover";
+import { rollbackProvider } from "../providers/rollback";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
@@ -171,7 +172,7 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
                 return sourceConn.password as string;
             },
         };
-        for (const p of [writeFreezeProvider, dumpToBlobProvider, herokuRestoreProvider, verificationProvider, cutoverProvider]) {
+        for (const p of [writeFreezeProvider, dumpToBlobProvider, herokuRestoreProvider, verificationProvider, cutoverProvider, rollbackProvider]) {
             await p.configure!({ config } as any);
         }
 
@@ -539,7 +540,7 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
         const third = await writeFreezeProvider.create(inputs);
         assert.deepEqual(await setting(), [["default_transaction_read_only=on"]]);
         const cut = await cutoverProvider.create({
-            app: await cutoverApp(), addonName: "prov-target-postgres", databaseUrl: "postgres://u:p4ssw0rd@127.0.0.1:1/d", dependentApps: [],
+            app: await cutoverApp(), addonName: "prov-target-postgres", databaseUrl: (await targetDb()).databaseUrl, dependentApps: [],
             verificationId: "v-ro", source: settings(), freeze: { spec: inputs.spec, record: third.outs.record },
         });
         assert.equal(cut.outs.freezeLifted, true);
@@ -550,8 +551,8 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
     test("Cutover: sets DATABASE_URL on the dependent apps and lifts the freeze; diff and delete", async () => {
         const freeze = await freezeOn();
         assert.equal((await app(LEGACY))!.maintenance, true);
-        const newUrl = "postgres://cutover_user:cutover-pw-123@127.0.0.1:5999/newdb";
-        secretUrls.push(newUrl);
+        // A real database: Cutover reads its write counters (the rollback's baseline) first.
+        const newUrl = (await targetDb()).databaseUrl;
         const inputs = {
             app: await cutoverApp(), addonName: "prov-target-postgres", databaseUrl: newUrl, dependentApps: [LEGACY],
             verificationId: "verified-1", source: settings(), freeze,
@@ -578,7 +579,7 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
         ]);
         // The target app is marked as cut over: HerokuRestore refuses to overwrite it from now on.
         assert.equal((await heroku.getConfigVars(ep, "prov-cut")).AZURE_TO_HEROKU_PG_CUTOVER_AT, r.outs.completedAt);
-        assert.ok(!progressSince(mark).join("\n").includes("cutover-pw-123"));
+        assert.ok(!progressSince(mark).join("\n").includes(new URL(newUrl).password));
 
         assert.deepEqual(await cutoverProvider.diff!(r.id, r.outs, inputs), { changes: false, replaces: [], deleteBeforeReplace: true });
         assert.deepEqual(await cutoverProvider.diff!(r.id, r.outs, { ...inputs, verificationId: "verified-2" }), { changes: true, replaces: ["verificationId"], deleteBeforeReplace: true });
@@ -590,6 +591,100 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
         // The WriteFreeze delete that follows on destroy finds the freeze lifted.
         await freezeOff(freeze);
         assert.deepEqual(await workerQuantity(LEGACY), { web: 1, worker: 2 });
+    });
+
+    test("Rollback: refuses after a write to the new database (named, counted even right after the write), proceeds when acknowledged; Cutover refuses a stale re-cut", async () => {
+        const t = await targetDb();
+        const live = parseDatabaseUrl(t.databaseUrl);
+        await withClient(live, (c) => c.query("CREATE TABLE IF NOT EXISTS public.rb_probe (id serial PRIMARY KEY, v text)"));
+        const azureUrl = "postgres://azure_user:azure-pw-9876@azure-db.example:5432/appdb?sslmode=require";
+        secretUrls.push(azureUrl);
+        await heroku.setConfigVars(ep, LEGACY, { DATABASE_URL: azureUrl });
+        const cutApp = await cutoverApp();
+        await heroku.setConfigVars(ep, cutApp, { AZURE_TO_HEROKU_PG_CUTOVER_AT: null });
+        const freeze = await freezeOn();
+        const verifiedAt = new Date().toISOString();
+        const cutInputs = {
+            app: cutApp, addonName: "prov-target-postgres", databaseUrl: t.databaseUrl, dependentApps: [LEGACY],
+            verificationId: "verified-rb", source: settings(), freeze, verifiedAt,
+        };
+        const cut = await cutoverProvider.create(cutInputs);
+        assert.deepEqual(cut.outs.changes, [{ app: LEGACY, name: "DATABASE_URL" }, { app: cutApp, name: "AZURE_TO_HEROKU_PG_CUTOVER_AT" }]);
+        assert.deepEqual(cut.outs.previousValues, [azureUrl, null]);
+        assert.deepEqual(cut.outs.baseline.tables.find((x: { table: string }) => x.table === "public.rb_probe"), { table: "public.rb_probe", inserted: 0, updated: 0, deleted: 0 });
+        assert.deepEqual(cut.outs.baseline.sequences.find((x: { sequence: string }) => x.sequence === "public.rb_probe_id_seq"), { sequence: "public.rb_probe_id_seq", lastValue: null });
+
+        const rbInputs = {
+            cutoverId: cut.id, app: cutApp, addonName: "prov-target-postgres", databaseUrl: t.databaseUrl, changes: cut.outs.changes,
+            previousValues: cut.outs.previousValues, baseline: cut.outs.baseline, cutoverAt: cut.outs.completedAt, freeze, source: settings(), acknowledge: [],
+        };
+        // A write, then the rollback at once: the counters are read until they settle, so it is seen.
+        await withClient(live, (c) => c.query("INSERT INTO public.rb_probe (v) VALUES ('a'), ('b'); UPDATE public.rb_probe SET v = 'c' WHERE id = 1"));
+        const refused = await failure(rollbackProvider.create(rbInputs));
+        assert.equal(refused.message,
+            `Rollback: refused: prov-target-postgres was written since the cutover at ${cut.outs.completedAt}: table public.rb_probe: 2 inserted, 1 updated, 0 deleted; sequence public.rb_probe_id_seq: last_value unused -> 2. A rollback would leave these writes behind on Heroku. ` +
+            "Nothing was changed: the apps still use prov-target-postgres (the maintenance freeze applied for the count was lifted again). Copy those rows to the Azure database by hand first, then acknowledge; or acknowledge to lose them: " +
+            "`pulumi config set --path 'acknowledge[0]' 'rollback_writes:public.rb_probe=<why>'`, `pulumi config set --path 'acknowledge[1]' 'rollback_writes:public.rb_probe_id_seq=<why>'` (`rollback_writes=<why>` covers all), then `pulumi up` again.");
+        assert.equal((await heroku.getConfigVars(ep, LEGACY)).DATABASE_URL, t.databaseUrl, "nothing was put back");
+        assert.equal((await app(LEGACY))!.maintenance, false);
+        assert.deepEqual(await workerQuantity(LEGACY), { web: 1, worker: 2 });
+
+        // A transaction that has written and not ended is not in any counter yet: it refuses too.
+        const open = new Client(pgClientConfig(live));
+        await open.connect();
+        try {
+            await open.query("BEGIN");
+            await open.query("DELETE FROM public.rb_probe WHERE id = 2");
+            const ack = (entry: string) => ({ code: "rollback_writes", subject: entry.split("=")[0].split(":")[1], reason: "copied by hand", entry });
+            const openRefused = await failure(rollbackProvider.create({ ...rbInputs, acknowledge: [ack("rollback_writes:public.rb_probe=copied by hand"), ack("rollback_writes:public.rb_probe_id_seq=copied by hand")] }));
+            assert.match(openRefused.message, /: table public\.rb_probe: 2 inserted, 1 updated, 0 deleted; sequence public\.rb_probe_id_seq: last_value unused -> 2; 1 open transaction\(s\) that have written and not ended\. /);
+            assert.match(openRefused.message, /acknowledge to lose them: `pulumi config set --path 'acknowledge\[2\]' 'rollback_writes=<why>'` /);
+        } finally {
+            await open.query("ROLLBACK").catch(() => undefined);
+            await open.end();
+        }
+
+        // Acknowledged (the bare code covers everything, including the rolled-back delete): it goes ahead.
+        const mark = stderr.length;
+        const done = await rollbackProvider.create({ ...rbInputs, acknowledge: [{ code: "rollback_writes", reason: "test rows", entry: "rollback_writes=test rows" }] });
+        assert.equal(done.id, `rollback-${cut.id}`);
+        assert.deepEqual(done.outs.restored, [{ app: LEGACY, names: ["DATABASE_URL"] }, { app: cutApp, names: ["AZURE_TO_HEROKU_PG_CUTOVER_AT"] }]);
+        assert.deepEqual(done.outs.acknowledgedBy, ["rollback_writes=test rows"]);
+        assert.deepEqual(done.outs.writes.tables, [{ table: "public.rb_probe", inserted: 2, updated: 1, deleted: 1 }]);
+        assert.equal((await heroku.getConfigVars(ep, LEGACY)).DATABASE_URL, azureUrl);
+        const cutVars = await heroku.getConfigVars(ep, cutApp);
+        assert.equal(cutVars.AZURE_TO_HEROKU_PG_CUTOVER_AT, undefined);
+        assert.equal(cutVars.AZURE_TO_HEROKU_PG_ROLLED_BACK_AT, done.outs.rolledBackAt);
+        assert.equal((await app(LEGACY))!.maintenance, false);
+        assert.deepEqual(await workerQuantity(LEGACY), { web: 1, worker: 2 });
+        const lines = progressSince(mark);
+        assert.ok(lines.includes(`[Rollback] DATABASE_URL of ${LEGACY} points back at its previous database`), lines.join("\n"));
+        assert.ok(!lines.join("\n").includes("azure-pw-9876"));
+        assert.equal(await withClient(live, async (c) => (await c.query("SELECT count(*)::int AS n FROM public.rb_probe")).rows[0].n), 2, "nothing is deleted");
+
+        // Diff: only a new cutover replaces it; delete changes nothing.
+        assert.deepEqual(await rollbackProvider.diff!(done.id, done.outs, { ...rbInputs, acknowledge: [] }), { changes: false, replaces: [], deleteBeforeReplace: true });
+        assert.deepEqual(await rollbackProvider.diff!(done.id, done.outs, { ...rbInputs, cutoverId: "cutover-other" }), { changes: true, replaces: ["cutoverId"], deleteBeforeReplace: true });
+        await rollbackProvider.delete!(done.id, done.outs);
+        assert.equal((await heroku.getConfigVars(ep, LEGACY)).DATABASE_URL, azureUrl);
+
+        // Cutover again: held while `rollback` is set, refused on a verification older than the rollback, done on a newer one.
+        assert.deepEqual(await cutoverProvider.diff!(cut.id, cut.outs, { ...cutInputs, dependentApps: [], rollbackRequested: true }), { changes: false });
+        const held = await failure(cutoverProvider.create({ ...cutInputs, rollbackRequested: true }));
+        assert.match(held.message, /^Cutover: config `rollback` is true, and there is no completed cutover to undo; nothing was cut over\. Set it back with `pulumi config set rollback false`/);
+        const stale = await failure(cutoverProvider.create(cutInputs));
+        assert.equal(stale.message, `Cutover: ${cutApp} was rolled back at ${done.outs.rolledBackAt}, after this verification (${verifiedAt}); the dependent apps have written to the Azure database since, and prov-target-postgres does not have those writes. ` +
+            "Nothing was changed: the dependent apps stay on their previous database. To cut over again, migrate afresh: `pulumi up --replace <the migration-dump URN>` (dump, restore, verify, then cutover).");
+        assert.equal((await heroku.getConfigVars(ep, LEGACY)).DATABASE_URL, azureUrl);
+        const fresh = await cutoverProvider.create({ ...cutInputs, verificationId: "verified-rb-2", verifiedAt: new Date().toISOString(), freeze: await freezeOn() });
+        assert.equal((await heroku.getConfigVars(ep, LEGACY)).DATABASE_URL, t.databaseUrl);
+        assert.equal((await heroku.getConfigVars(ep, cutApp)).AZURE_TO_HEROKU_PG_ROLLED_BACK_AT, undefined);
+        assert.deepEqual(fresh.outs.previousValues, [azureUrl, null]);
+
+        // WriteFreeze freezes nothing while `rollback` is set (a stack without a cutover to undo).
+        const noFreeze = await failure(writeFreezeProvider.create({ spec: freeze.spec, source: settings(), rollbackRequested: true }));
+        assert.equal(noFreeze.message, "WriteFreeze: config `rollback` is true, and there is no completed cutover to undo; nothing was frozen, dumped or cut over. Set it back with `pulumi config set rollback false` to migrate, then `pulumi up`.");
+        assert.equal((await app(LEGACY))!.maintenance, false);
     });
 
     // ---------------------------------------------------------------------------------------
