@@ -103,6 +103,8 @@ export class RehearsalEngine {
     private inFlight = 0;
     private pendingInPreview = new Set<string>();
     private stopped = false;
+    /** Names of the resources that failed, in order (errors[i] is failed[i]'s). */
+    private failed: string[] = [];
     private providers = new Map<string, any>();
     private stack: StackState;
 
@@ -364,7 +366,7 @@ export class RehearsalEngine {
         if (this.errors.length > 0 && !this.opts.preview) {
             // Like the Pulumi engine: after a failure, operations in flight finish but no new
             // one starts, so nothing is created, frozen or dumped after the update has failed.
-            throw new Error(`${planned.type} ${planned.name}: not started, because ${this.errors[0].message.split(":")[0]} failed`);
+            throw new Error(`${planned.type} ${planned.name}: not started, because ${this.failed[0]} failed`);
         }
         this.inFlight++;
         try {
@@ -372,6 +374,7 @@ export class RehearsalEngine {
         } catch (err) {
             const e = new Error(redact(`${planned.type} ${planned.name}: ${errorMessage(err)}`));
             this.errors.push(e);
+            this.failed.push(planned.name);
             throw e;
         } finally {
             this.inFlight--;
