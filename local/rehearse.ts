@@ -238,8 +238,10 @@ export async function rehearse(command: Command, dir: string): Promise<{ ok: boo
     let error: string | undefined;
     let freeze: string | undefined;
     let outputs: Record<string, unknown> = {};
+    const starting = startServices(dir);
+    starting.catch(() => undefined);
     try {
-        services = await Promise.race([startServices(dir), interrupted]);
+        services = await Promise.race([starting, interrupted]);
         process.env.HEROKU_API_KEY = services.emulator.apiKey;
         process.env.HEROKU_HOST = services.emulator.platformUrl;
         process.env.HEROKU_DATA_HOST = services.emulator.dataUrl;
@@ -272,7 +274,8 @@ export async function rehearse(command: Command, dir: string): Promise<{ ok: boo
         await engine?.recordFailure(command, error).catch(() => undefined);
     } finally {
         if (services && engine && (error || command === "preview")) freeze = await freezeStanding(engine, services).catch((e) => `Where the write freeze stands could not be checked: ${errorMessage(e)}.`);
-        await services?.stop();
+        // Interrupted while the services were starting: stop them once they are up.
+        await (services ?? (await starting.catch(() => undefined)))?.stop();
         process.off("SIGINT", onSignal);
         process.off("SIGTERM", onSignal);
         process.off("unhandledRejection", onUnhandled);
