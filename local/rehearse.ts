@@ -222,7 +222,11 @@ export async function rehearse(command: Command, dir: string): Promise<{ ok: boo
     let interrupt: (sig: NodeJS.Signals) => void = () => undefined;
     const interrupted = new Promise<never>((_, reject) => {
         interrupt = (sig) => {
-            if (signal) return;
+            if (signal) {
+                // A second Ctrl-C: the user will not wait for the clean stop.
+                process.stderr.write(`${sig} again: exiting at once; services this rehearsal started may still run (the next run stops them)\n`);
+                process.exit(sig === "SIGINT" ? 130 : 143);
+            }
             signal = sig;
             log(`\n${sig}: stopping the ${command}; the services this rehearsal started are being stopped`);
             reject(new MigrationError("rehearsal", `interrupted by ${sig} during \`${command}\`.`, "Run it again to resume from the saved state."));
