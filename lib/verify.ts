@@ -312,6 +312,8 @@ export interface RelationInfo {
     primaryKey: string[] | null;
     /** pg_relation_size (main fork), for progress. */
     bytes: number;
+    /** pg_table_size (with TOAST), what a scan reads: the largest tables are checked first. */
+    tableBytes?: number;
 }
 
 export interface SchemaSnapshot {
@@ -344,7 +346,7 @@ export async function inspectSchema(c: Client, versionNum: number): Promise<Sche
     const rels = await c.query<{
         oid: string; schema: string; name: string; kind: string; persistence: string; rls: boolean; force_rls: boolean; options: string | null;
         partkey: string | null; bound: string | null; parents: [string, string][] | null; viewdef: string | null; populated: boolean; replident: string;
-        seq: string | null; pk: string[] | null; bytes: string;
+        seq: string | null; pk: string[] | null; bytes: string; table_bytes: string | null;
     }>(`
 SELECT c.oid::int8::text AS oid, n.nspname AS schema, c.relname AS name, c.relkind AS kind, c.relpersistence AS persistence,
        c.relrowsecurity AS rls, c.relforcerowsecurity AS force_rls, array_to_string(c.reloptions, ',') AS options,
@@ -355,6 +357,7 @@ SELECT c.oid::int8::text AS oid, n.nspname AS schema, c.relname AS name, c.relki
          WHERE i.inhrelid = c.oid) AS parents,
        CASE WHEN c.relkind IN ('v', 'm') THEN pg_catalog.pg_get_viewdef(c.oid, true) END AS viewdef,
        c.relispopulated AS populated, c.relreplident AS replident, pg_catalog.pg_relation_size(c.oid)::text AS bytes,
+       CASE WHEN c.relkind IN ('r', 'm') THEN pg_catalog.pg_table_size(c.oid)::text END AS table_bytes,
        CASE WHEN c.relkind = 'S' THEN (
          SELECT concat_ws(' ', 'AS ' || pg_catalog.format_type(s.seqtypid, NULL), 'START ' || s.seqstart, 'INCREMENT ' || s.seqincrement,
                           'MINVALUE ' || s.seqmin, 'MAXVALUE ' || s.seqmax, 'CACHE ' || s.seqcache, CASE WHEN s.seqcycle THEN 'CYCLE' END,
@@ -396,7 +399,7 @@ WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S', 'c') AND ${USER_NAMESPACE("n")
         }
         add({ kind, name: full, def });
         if (r.kind === "r" || r.kind === "p" || r.kind === "m" || r.kind === "f") {
-            relations.push({ oid: r.oid, schema: r.schema, name: r.name, relkind: r.kind, populated: r.populated, parents, primaryKey: r.pk && r.pk.length ? r.pk : null, bytes: Number(r.bytes) });
+            relations.push({ oid: r.oid, schema: r.schema, name: r.name, relkind: r.kind, populated: r.populated, parents, primaryKey: r.pk && r.pk.length ? r.pk : null, bytes: Number(r.bytes), tableBytes: Number(r.table_bytes ?? r.bytes) });
         }
     }
 
@@ -764,6 +767,16 @@ async function openSession(conn: PgConnection, r: Rendering, opts: { catalogSear
 }
 
 /**
+ * The order tables are checked in: the largest (pg_table_size, with TOAST) first, so that the
+ * last table to finish is a small one and no connection idles while one big scan ends the
+ * stage (longest-processing-time-first scheduling); ties by name, so the order is stable.
+ */
+export function largestFirst<T extends { schema: string; name: string; bytes: number; tableBytes?: number }>(rels: T[]): T[] {
+    const size = (t: T) => t.tableBytes ?? t.bytes;
+    return [...rels].sort((a, b) => size(b) - size(a) || byName(a.schema, b.schema) || byName(a.name, b.name));
+}
+
+/**
  * Counts and checksums every table on both sides, `concurrency` tables at a time (one
  * connection per side per worker). Partitioned tables are the sum of their partitions.
  */
@@ -808,7 +821,7 @@ export async function compareTableData(
     };
     const all: Worker[] = [];
     try {
-        await mapLimit(scanned, workers, async (rel) => {
+        await mapLimit(largestFirst(scanned), workers, async (rel) => {
             const w = await acquire();
             if (!all.includes(w)) all.push(w);
             const k = key(rel);
@@ -1378,6 +1391,9 @@ export function chooseRendering(a: ServerInfo, b: ServerInfo): Rendering {
     };
 }
 
+/** The stages of verifyDatabases, in the order their timings are listed. */
+const STAGE_ORDER = ["settings", "schema", "tables", "sequences", "large objects", "queries"];
+
 /**
  * Compares the frozen source with the restored target: schema, data, sequences, large objects,
  * extensions, settings, queries and the restore log. Never throws for a difference (the result
@@ -1421,7 +1437,11 @@ export async function verifyDatabases(source: PgConnection, target: PgConnection
     const schema = diffSchema(srcSchema, tgtSchema, { excludeTables: exclude, maxListed: max, crossVersion });
     progress(`schema: ${srcSchema.objects.length} objects on the source, ${tgtSchema.objects.length} on the target, ${schema.differences.length + schema.more} differ`);
 
-    const tables = await timed("tables", () => compareTableData(source, target, r, srcSchema.relations, tgtSchema.relations, {
+    // Data, sequences, large objects and the user's queries need nothing from one another: they
+    // run at the same time, each on its own connections, so the short ones finish while the
+    // tables are still being scanned. Every one runs to its end before an error is thrown, so no
+    // query is left running on a server after verification has returned.
+    const tablesRun = timed("tables", () => compareTableData(source, target, r, srcSchema.relations, tgtSchema.relations, {
         excludeTables: exclude, concurrency: opts.concurrency, onProgress: progress,
     }));
 
@@ -1430,7 +1450,7 @@ export async function verifyDatabases(source: PgConnection, target: PgConnection
         const dot = rel.indexOf(".");
         return { schema: rel.slice(0, dot), name: rel.slice(dot + 1) };
     });
-    const sequences = await timed("sequences", async () => {
+    const sequencesRun = timed("sequences", async () => {
         const srcSeq = seqNames(srcSchema);
         const tgtSeq = seqNames(tgtSchema);
         const [a, b] = await Promise.all([
@@ -1451,7 +1471,7 @@ export async function verifyDatabases(source: PgConnection, target: PgConnection
         });
     });
 
-    const largeObjects = await timed("large objects", async () => {
+    const largeObjectsRun = timed("large objects", async () => {
         const s = await openSession(source, r, { catalogSearchPath: true, rowSecurity: false });
         try {
             const t = await openSession(target, r, { catalogSearchPath: true, rowSecurity: false });
@@ -1463,8 +1483,10 @@ export async function verifyDatabases(source: PgConnection, target: PgConnection
         } finally {
             await s.close();
         }
+    }).then((largeObjects) => {
+        progress(`large objects: ${largeObjects.source.count} on the source, ${largeObjects.target.count} on the target, ${largeObjects.differences.length + largeObjects.more} differ`);
+        return largeObjects;
     });
-    progress(`large objects: ${largeObjects.source.count} on the source, ${largeObjects.target.count} on the target, ${largeObjects.differences.length + largeObjects.more} differ`);
 
     const extensions: ExtensionCheck[] = (() => {
         const a = new Map(srcSchema.extensions.map((e) => [e.name, e] as const));
@@ -1481,7 +1503,7 @@ export async function verifyDatabases(source: PgConnection, target: PgConnection
         });
     })();
 
-    const queries = await timed("queries", async () => {
+    const queriesRun = timed("queries", async () => {
         const list = opts.queries ?? [];
         if (list.length === 0) return [];
         const s = await openSession(source, r, { catalogSearchPath: false, rowSecurity: true });
@@ -1502,6 +1524,13 @@ export async function verifyDatabases(source: PgConnection, target: PgConnection
             await s.close();
         }
     });
+
+    const settled = await Promise.allSettled([tablesRun, sequencesRun, largeObjectsRun, queriesRun]);
+    const failure = settled.find((x): x is PromiseRejectedResult => x.status === "rejected");
+    if (failure) throw failure.reason;
+    const [tables, sequences, largeObjects, queries] = await Promise.all([tablesRun, sequencesRun, largeObjectsRun, queriesRun]);
+    // Stages overlap; their timings are listed in a fixed order, each its own wall time.
+    timings.sort((a, b) => STAGE_ORDER.indexOf(a.stage) - STAGE_ORDER.indexOf(b.stage));
 
     const restore = scanRestoreLogs(opts.restoreLogs ?? []);
 

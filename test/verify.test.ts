@@ -19,7 +19,7 @@ import { seedDemoSource } from "../local/demo";
 import { pgBin } from "../lib/pgbin";
 import { pgEnv, withClient, quoteIdent } from "../lib/pg";
 import { isMigrationError } from "../lib/errors";
-import { verifyDatabases, classifySetting, scanRestoreLogs, mapLimit, normalizeAcrossVersions, type VerificationResult } from "../lib/verify";
+import { verifyDatabases, classifySetting, scanRestoreLogs, mapLimit, largestFirst, normalizeAcrossVersions, type VerificationResult } from "../lib/verify";
 import { verificationProvider } from "../providers/verification";
 import type { PgConnection } from "../lib/types";
 
@@ -572,4 +572,10 @@ test("mapLimit runs at most `limit` tasks at once and keeps the order", async ()
     });
     assert.deepEqual(out, [50, 10, 40, 20, 30, 0]);
     assert.equal(peak, 2);
+});
+
+test("tables are checked largest first (with TOAST), ties by name, so a big table never starts last", () => {
+    const rel = (name: string, bytes: number, tableBytes?: number) => ({ schema: "public", name, bytes, tableBytes });
+    const order = largestFirst([rel("a_small", 8192), rel("b_toasted", 8192, 50_000_000), rel("c_big", 40_000_000, 40_100_000), rel("d_tie", 8192), rel("a_tie", 8192, 8192)]);
+    assert.deepEqual(order.map((t) => t.name), ["b_toasted", "c_big", "a_small", "a_tie", "d_tie"]);
 });
