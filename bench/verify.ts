@@ -3,7 +3,7 @@
  * against the pg_restore of the same database measured in the same run.
  *
  *   node --require ts-node/register/transpile-only bench/verify.ts [--size-mb 500] [--runs 2]
- *        [--parts verify,hash,concurrency,overlap] [--dir /tmp/a2h-bench-verify]
+ *        [--parts verify,hash,concurrency,overlap] [--dir /tmp/a2h-bench-verify] [--baseline <commit>]
  *
  * The source is realistic and poorly compressible (random bytes, hex text, jsonb, timestamps
  * with an index, a few large objects), in several tables of different sizes, built once into a
@@ -11,7 +11,8 @@
  *
  * 1. dumps it with `pg_dump -Fc -Z0 -b` to a file and times `pg_restore --no-owner --no-acl`
  *    of that file into a fresh database (the restore time every ratio is against);
- * 2. `verify`: times verifyDatabases and its stages (settings, schema, tables, ...);
+ * 2. `verify`: times verifyDatabases and its stages (settings, schema, tables, ...); with
+ *    `--baseline <commit>`, lib/verify.ts of that commit runs too, alternating with today's;
  * 3. `hash`: times the checksum query of the largest table with each candidate row hash
  *    (one side, then both sides at once as verification runs them);
  * 4. `concurrency`: times the table stage at several `concurrency` values;
@@ -21,7 +22,7 @@
  * Prints ratios, asserts nothing. Source and target are one cluster on this machine, so the
  * two sides compete for the same cores (on Azure and Heroku they do not).
  */
-import { spawn } from "child_process";
+import { execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -29,7 +30,20 @@ import { pgEnv, withClient, quoteIdent } from "../lib/pg";
 import { pgBin, pgToolVersion } from "../lib/pgbin";
 import { PgConnection } from "../lib/types";
 import { startCluster } from "../local/postgres";
-import { chooseRendering, compareTableData, inspectSchema, renderingSettings, verifyDatabases, type VerificationResult } from "../lib/verify";
+import * as current from "../lib/verify";
+import { chooseRendering, compareTableData, inspectSchema, renderingSettings, type VerificationResult } from "../lib/verify";
+
+/** lib/verify.ts as it was at `commit`, loaded beside the current one (same imports). */
+function loadVerifyAt(commit: string): typeof current {
+    const file = path.join(__dirname, "..", "lib", `.verify-at-${commit.replace(/[^0-9a-zA-Z]/g, "")}.ts`);
+    fs.writeFileSync(file, execFileSync("git", ["show", `${commit}:lib/verify.ts`], { cwd: path.join(__dirname, "..") }));
+    try {
+        // eslint-disable-next-line @typescript-eslint/no-var-requires
+        return require(file);
+    } finally {
+        fs.unlinkSync(file);
+    }
+}
 
 const MiB = 1024 * 1024;
 
@@ -165,10 +179,20 @@ async function main(): Promise<void> {
         console.log("");
 
         if (parts.includes("verify")) {
+            const baseline = arg("--baseline", "");
+            const impls: [string, typeof current][] = baseline ? [[baseline, loadVerifyAt(baseline)], ["current", current]] : [["current", current]];
+            const totals = new Map<string, number[]>();
             for (let i = 0; i < runs; i++) {
-                const v = await verifyDatabases(source, target, {});
-                if (!v.ok) throw new Error(`verification failed: ${v.summary}`);
-                console.log(`verifyDatabases run ${i + 1}: ${stageLine(v, restoreMs)}`);
+                for (const [label, impl] of impls) {
+                    const v = await impl.verifyDatabases(source, target, {});
+                    if (!v.ok) throw new Error(`verification failed: ${v.summary}`);
+                    totals.set(label, [...(totals.get(label) ?? []), v.durationMs]);
+                    console.log(`verifyDatabases (${label}) run ${i + 1}: ${stageLine(v, restoreMs)}`);
+                }
+            }
+            for (const [label, ms] of totals) {
+                const mean = ms.reduce((a, b) => a + b, 0) / ms.length;
+                console.log(`verifyDatabases (${label}): mean ${s(mean)} = ${ratio(mean, restoreMs)} of the restore (min ${ratio(Math.min(...ms), restoreMs)})`);
             }
             console.log("");
         }
@@ -233,16 +257,24 @@ async function main(): Promise<void> {
         if (parts.includes("overlap")) {
             // The source side alone, then the restore while the source side runs beside it.
             const { r, src } = await relations();
-            const sourceOnly = async () => {
-                const t = process.hrtime.bigint();
-                await compareTableData(source, source, r, src, [], {});
-                return Number(process.hrtime.bigint() - t) / 1e6;
-            };
-            const alone = await sourceOnly();
-            const restoreAgain = await restore("bench_tgt2");
-            const [withSource, srcMs] = await Promise.all([restore("bench_tgt3"), sourceOnly()]);
-            console.log(`source side alone: ${s(alone)} (${ratio(alone, restoreMs)}); restore again alone ${s(restoreAgain)}; ` +
-                `restore with the source side beside it ${s(withSource)} (${ratio(withSource, restoreAgain)} of the restore alone), source side meanwhile ${s(srcMs)}`);
+            for (const serial of [false, true]) {
+                // serial: one table at a time and no parallel workers, to leave the restore a core.
+                if (serial) await sql(admin, "ALTER DATABASE bench_src SET max_parallel_workers_per_gather = 0");
+                const srcSide = async () => {
+                    const t = process.hrtime.bigint();
+                    await compareTableData(source, source, r, src, [], { concurrency: serial ? 1 : 4 });
+                    return Number(process.hrtime.bigint() - t) / 1e6;
+                };
+                try {
+                    const alone = await srcSide();
+                    const restoreAgain = await restore("bench_tgt2");
+                    const [withSource, srcMs] = await Promise.all([restore("bench_tgt3"), srcSide()]);
+                    console.log(`source side ${serial ? "serial (1 table, no parallel workers)" : "as verification runs it"}: alone ${s(alone)} (${ratio(alone, restoreAgain)} of a restore); ` +
+                        `restore alone ${s(restoreAgain)}, with the source side beside it ${s(withSource)} (+${ratio(withSource - restoreAgain, restoreAgain)}), source side meanwhile ${s(srcMs)}`);
+                } finally {
+                    if (serial) await sql(admin, "ALTER DATABASE bench_src RESET max_parallel_workers_per_gather");
+                }
+            }
             await sql(admin, "DROP DATABASE IF EXISTS bench_tgt2");
             await sql(admin, "DROP DATABASE IF EXISTS bench_tgt3");
         }

@@ -51,6 +51,8 @@ export interface VerifyOptions {
     expectedSettingDifferences?: Record<string, string>;
     /** The restore transfer's log, scanned for error and warning lines. */
     restoreLogs?: { created_at?: string; message: string }[];
+    /** Source checksums computed ahead (precomputeSourceChecksums); used only if the source has provably not changed since. */
+    sourceChecksums?: SourceChecksums;
     /** Differences kept per section in the result (the rest are counted). @default 200 */
     maxListed?: number;
     onProgress?: (message: string) => void;
@@ -662,7 +664,7 @@ export function describeSchemaDifference(d: SchemaDifference): string {
 // ---------------------------------------------------------------------------------------------
 // Data: counts, checksums, locating differing rows
 
-interface SideChecksum {
+export interface SideChecksum {
     rows: number;
     checksum: string;
     ms: number;
@@ -783,7 +785,7 @@ export function largestFirst<T extends { schema: string; name: string; bytes: nu
 export async function compareTableData(
     source: PgConnection, target: PgConnection, r: Rendering,
     srcRelations: RelationInfo[], tgtRelations: RelationInfo[],
-    opts: { excludeTables?: string[]; concurrency?: number; onProgress?: (m: string) => void } = {},
+    opts: { excludeTables?: string[]; concurrency?: number; onProgress?: (m: string) => void; sourceChecksums?: Map<string, SideChecksum> } = {},
 ): Promise<TableCheck[]> {
     const excluded = new Set(opts.excludeTables ?? []);
     const key = (t: { schema: string; name: string }) => `${t.schema}.${t.name}`;
@@ -833,7 +835,7 @@ export async function compareTableData(
                 const tgtScannable = tRel && (tRel.relkind === rel.relkind) && (tRel.relkind !== "m" || tRel.populated);
                 const label = (side: Side, e: unknown) => `${side === "source" ? "the source" : "the target"}: ${redact(errorMessage(e))}`;
                 const [a, b] = await Promise.all([
-                    tableChecksum(w.src.client, r, rel).catch((e) => { throw new Error(`checksum of ${k} failed on ${label("source", e)}`); }),
+                    opts.sourceChecksums?.get(rel.oid) ?? tableChecksum(w.src.client, r, rel).catch((e) => { throw new Error(`checksum of ${k} failed on ${label("source", e)}`); }),
                     tgtScannable ? tableChecksum(w.tgt.client, r, rel).catch((e) => { throw new Error(`checksum of ${k} failed on ${label("target", e)}`); }) : Promise.resolve(undefined),
                 ]);
                 const check: TableCheck = {
@@ -1391,6 +1393,95 @@ export function chooseRendering(a: ServerInfo, b: ServerInfo): Rendering {
     };
 }
 
+// ---------------------------------------------------------------------------------------------
+// Source checksums ahead of the comparison (during the restore)
+
+/**
+ * The source side of the table checksums, computed before the target is ready (the source is
+ * frozen once the dump has been taken, so the restore's minutes can be used to read it).
+ * verifyDatabases uses them only when it can prove that the source has not changed since:
+ * `horizon` is the source cluster's transaction horizon (the xmax of a snapshot in which no
+ * transaction was in progress) taken before the first scan; every transaction that writes
+ * anything is assigned an id and moves that horizon when it ends, so an unchanged horizon at
+ * verification means no write has committed or aborted anywhere in the cluster since, and the
+ * tables still hold what was checksummed. A moved horizon (a write, or any other database's
+ * traffic) only means the source side is scanned again, as without precomputed checksums.
+ */
+export interface SourceChecksums {
+    /** Rendering the row text was hashed with; must equal the comparison's. */
+    rendering: Rendering;
+    /** Transaction horizon before the first scan, or null when a transaction was in progress then. */
+    horizon: string | null;
+    /** Checksums by table oid. */
+    tables: { oid: string; schema: string; name: string; rows: number; checksum: string; ms: number }[];
+    startedAt: string;
+    durationMs: number;
+}
+
+/** The cluster's transaction horizon, or null while some transaction is in progress below it. */
+export async function transactionHorizon(c: Client, versionNum: number): Promise<string | null> {
+    const fn = versionNum >= 130000 ? ["pg_current_snapshot", "pg_snapshot_xmin", "pg_snapshot_xmax"] : ["txid_current_snapshot", "txid_snapshot_xmin", "txid_snapshot_xmax"];
+    const res = await c.query<{ xmin: string; xmax: string }>(`SELECT ${fn[1]}(s)::text AS xmin, ${fn[2]}(s)::text AS xmax FROM ${fn[0]}() AS s`);
+    const { xmin, xmax } = res.rows[0];
+    return xmin === xmax ? xmax : null;
+}
+
+/**
+ * Checksums every table of the source (the tables verifyDatabases would scan), `concurrency`
+ * at a time, with the rendering that the comparison with `target` will use (the target
+ * database must exist: only its version and encoding are read). Meant to run while the
+ * restore is still going; pass the result to verifyDatabases as `sourceChecksums`.
+ */
+export async function precomputeSourceChecksums(
+    source: PgConnection, target: PgConnection,
+    opts: { excludeTables?: string[]; concurrency?: number; onProgress?: (m: string) => void } = {},
+): Promise<SourceChecksums> {
+    const startedAt = new Date();
+    const t0 = process.hrtime.bigint();
+    const [srcInfo, tgtInfo] = await Promise.all([withClient(source, serverInfo), withClient(target, serverInfo)]);
+    const r = chooseRendering(srcInfo, tgtInfo);
+    const excluded = new Set(opts.excludeTables ?? []);
+    const { horizon, relations } = await withClient(source, async (c) => {
+        await prepareSession(c, r, { catalogSearchPath: true, rowSecurity: false });
+        const horizon = await transactionHorizon(c, srcInfo.versionNum);
+        return { horizon, relations: (await inspectSchema(c, srcInfo.versionNum)).relations };
+    });
+    const scanned = relations.filter((t) => !excluded.has(`${t.schema}.${t.name}`) && (t.relkind === "r" || (t.relkind === "m" && t.populated)));
+    const sessions: { client: Client; close(): Promise<void> }[] = [];
+    const free: { client: Client; close(): Promise<void> }[] = [];
+    try {
+        const tables = await mapLimit(largestFirst(scanned), Math.max(1, opts.concurrency ?? 4), async (rel) => {
+            let s = free.pop();
+            if (!s) {
+                s = await openSession(source, r, { catalogSearchPath: true, rowSecurity: false });
+                sessions.push(s);
+            }
+            try {
+                const k = await tableChecksum(s.client, r, rel).catch((e) => {
+                    throw new Error(`checksum of ${rel.schema}.${rel.name} failed on the source: ${redact(errorMessage(e))}`);
+                });
+                return { oid: rel.oid, schema: rel.schema, name: rel.name, ...k };
+            } finally {
+                free.push(s);
+            }
+        });
+        const durationMs = elapsed(t0);
+        opts.onProgress?.(`source checksums of ${tables.length} tables computed ahead in ${formatDuration(durationMs)}${horizon === null ? " (a transaction was in progress on the source: they will be computed again)" : ""}`);
+        return { rendering: r, horizon, tables, startedAt: startedAt.toISOString(), durationMs };
+    } finally {
+        for (const s of sessions) await s.close();
+    }
+}
+
+/** Why precomputed source checksums cannot be used now, or undefined when they can. */
+async function staleSourceChecksums(source: PgConnection, pre: SourceChecksums, r: Rendering, versionNum: number): Promise<string | undefined> {
+    if (JSON.stringify(pre.rendering) !== JSON.stringify(r)) return "they were rendered differently";
+    if (pre.horizon === null) return "a transaction was in progress on the source when they were computed";
+    const now = await withClient(source, (c) => transactionHorizon(c, versionNum));
+    if (now !== pre.horizon) return `the source has ended transactions since (transaction horizon ${pre.horizon} then, ${now ?? "a transaction in progress"} now)`;
+    return undefined;
+}
+
 /** The stages of verifyDatabases, in the order their timings are listed. */
 const STAGE_ORDER = ["settings", "schema", "tables", "sequences", "large objects", "queries"];
 
@@ -1441,9 +1532,21 @@ export async function verifyDatabases(source: PgConnection, target: PgConnection
     // run at the same time, each on its own connections, so the short ones finish while the
     // tables are still being scanned. Every one runs to its end before an error is thrown, so no
     // query is left running on a server after verification has returned.
-    const tablesRun = timed("tables", () => compareTableData(source, target, r, srcSchema.relations, tgtSchema.relations, {
-        excludeTables: exclude, concurrency: opts.concurrency, onProgress: progress,
-    }));
+    const tablesRun = timed("tables", async () => {
+        let sourceChecksums: Map<string, SideChecksum> | undefined;
+        const pre = opts.sourceChecksums;
+        if (pre) {
+            const stale = await staleSourceChecksums(source, pre, r, servers.source.versionNum);
+            if (stale) notes.push(`the source checksums computed during the restore were not used (${stale}): the source side was read again`);
+            else {
+                sourceChecksums = new Map(pre.tables.map((t) => [t.oid, { rows: t.rows, checksum: t.checksum, ms: t.ms }] as const));
+                notes.push(`source checksums were computed during the restore (${formatDuration(pre.durationMs)}); the source has not changed since (no transaction has ended on it)`);
+            }
+        }
+        return compareTableData(source, target, r, srcSchema.relations, tgtSchema.relations, {
+            excludeTables: exclude, concurrency: opts.concurrency, onProgress: progress, sourceChecksums,
+        });
+    });
 
     const seqNames = (s: SchemaSnapshot) => s.objects.filter((o) => o.kind === "sequence").map((o) => {
         const rel = o.name;

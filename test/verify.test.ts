@@ -19,7 +19,7 @@ import { seedDemoSource } from "../local/demo";
 import { pgBin } from "../lib/pgbin";
 import { pgEnv, withClient, quoteIdent } from "../lib/pg";
 import { isMigrationError } from "../lib/errors";
-import { verifyDatabases, classifySetting, scanRestoreLogs, mapLimit, largestFirst, normalizeAcrossVersions, type VerificationResult } from "../lib/verify";
+import { verifyDatabases, classifySetting, scanRestoreLogs, mapLimit, largestFirst, precomputeSourceChecksums, normalizeAcrossVersions, type VerificationResult } from "../lib/verify";
 import { verificationProvider } from "../providers/verification";
 import type { PgConnection } from "../lib/types";
 
@@ -578,4 +578,37 @@ test("tables are checked largest first (with TOAST), ties by name, so a big tabl
     const rel = (name: string, bytes: number, tableBytes?: number) => ({ schema: "public", name, bytes, tableBytes });
     const order = largestFirst([rel("a_small", 8192), rel("b_toasted", 8192, 50_000_000), rel("c_big", 40_000_000, 40_100_000), rel("d_tie", 8192), rel("a_tie", 8192, 8192)]);
     assert.deepEqual(order.map((t) => t.name), ["b_toasted", "c_big", "a_small", "a_tie", "d_tie"]);
+});
+
+test("source checksums computed during the restore are used while the source has provably not changed, and read again once it may have", async () => {
+    const target = await fx.copy("precomputed");
+    // Autovacuum's ANALYZE ends transactions too; keep it from moving the horizon during this test.
+    await fx.su("postgres", "ALTER SYSTEM SET autovacuum = off");
+    await fx.su("postgres", "SELECT pg_reload_conf()");
+    try {
+        const progress: string[] = [];
+        const pre = await precomputeSourceChecksums(fx.source, target, { concurrency: 2, onProgress: (m) => progress.push(m) });
+        assert.notEqual(pre.horizon, null);
+        assert.match(progress.join("\n"), /^source checksums of \d+ tables computed ahead in /);
+        const daily = pre.tables.find((t) => `${t.schema}.${t.name}` === "reporting.daily_sales");
+        assert.equal(daily?.rows, 188);
+        // A wrong precomputed checksum shows that they are used instead of reading the source again.
+        const tampered = { ...pre, tables: pre.tables.map((t) => (t === daily ? { ...t, checksum: "1" } : t)) };
+        const used = await verifyDatabases(fx.source, target, { concurrency: 3, sourceChecksums: tampered });
+        assert.deepEqual(used.problems.map((p) => p.replace(/-?\d+ on the target/, "N on the target")),
+            ["table reporting.daily_sales: same 188 rows, different content (checksum 1 on the source, N on the target)"]);
+        assert.ok(used.notes.some((n) => /^source checksums were computed during the restore \(.+\); the source has not changed since/.test(n)), used.notes.join("\n"));
+        const clean = await verifyDatabases(fx.source, target, { concurrency: 3, sourceChecksums: pre });
+        assert.equal(clean.ok, true, clean.problems.join("\n"));
+        assert.equal(clean.tables.find((t) => t.name === "daily_sales")?.sourceChecksum, daily?.checksum);
+        // Any transaction that ends on the source cluster (here one that was assigned an id) may have
+        // changed a table: the precomputed checksums are set aside and the source is read again.
+        await fx.su("appdb", "SELECT txid_current()");
+        const reread = await verifyDatabases(fx.source, target, { concurrency: 3, sourceChecksums: tampered });
+        assert.equal(reread.ok, true, reread.problems.join("\n"));
+        assert.ok(reread.notes.some((n) => /^the source checksums computed during the restore were not used \(the source has ended transactions since \(transaction horizon \d+ then, \d+ now\)\): the source side was read again$/.test(n)), reread.notes.join("\n"));
+    } finally {
+        await fx.su("postgres", "ALTER SYSTEM RESET autovacuum");
+        await fx.su("postgres", "SELECT pg_reload_conf()");
+    }
 });
