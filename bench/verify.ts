@@ -3,7 +3,7 @@
  * against the pg_restore of the same database measured in the same run.
  *
  *   node --require ts-node/register/transpile-only bench/verify.ts [--size-mb 500] [--runs 2]
- *        [--parts verify,hash,concurrency,overlap] [--dir /tmp/a2h-bench-verify] [--baseline <commit>]
+ *        [--parts verify,hash,concurrency,overlap,precompute] [--dir /tmp/a2h-bench-verify] [--baseline <commit>]
  *
  * The source is realistic and poorly compressible (random bytes, hex text, jsonb, timestamps
  * with an index, a few large objects), in several tables of different sizes, built once into a
@@ -17,9 +17,11 @@
  *    (one side, then both sides at once as verification runs them);
  * 4. `concurrency`: times the table stage at several `concurrency` values;
  * 5. `overlap`: restores again while the source side's checksums are computed, to see what
- *    computing them during the restore would cost and save.
+ *    computing them during the restore would cost and save;
+ * 6. `precompute`: restore + verifyDatabases one after the other, against the restore with
+ *    precomputeSourceChecksums beside it + verifyDatabases given those checksums.
  *
- * Prints ratios, asserts nothing. Source and target are one cluster on this machine, so the
+ * Prints ratios, asserts nothing. Source and target are two clusters on this machine, so the
  * two sides compete for the same cores (on Azure and Heroku they do not).
  */
 import { execFileSync, spawn } from "child_process";
@@ -133,14 +135,18 @@ function stageLine(v: VerificationResult, restoreMs: number): string {
 async function main(): Promise<void> {
     const sizeMb = Number(arg("--size-mb", "500"));
     const runs = Number(arg("--runs", "2"));
-    const parts = arg("--parts", "verify,hash,concurrency,overlap").split(",");
+    const parts = arg("--parts", "verify,hash,concurrency,overlap,precompute").split(",");
     const dir = path.resolve(arg("--dir", path.join(os.tmpdir(), "a2h-bench-verify")));
     fs.mkdirSync(dir, { recursive: true });
     fs.chmodSync(dir, 0o755); // the postgres OS user must reach the cluster directory
+    // Two clusters, as in the rehearsal (Azure-like source, the emulator's Heroku-like target):
+    // writes to the target do not move the source's transaction horizon.
     const cluster = await startCluster({ dataDir: path.join(dir, "pg") });
+    const targetCluster = await startCluster({ dataDir: path.join(dir, "pg-target") });
     const admin = cluster.connection("postgres");
+    const targetAdmin = targetCluster.connection("postgres");
     const source = cluster.connection("bench_src");
-    const target = cluster.connection("bench_tgt");
+    const target = targetCluster.connection("bench_tgt");
     const dumpFile = path.join(dir, "bench.dump");
     try {
         const tag = `size ${sizeMb} v1`;
@@ -167,11 +173,12 @@ async function main(): Promise<void> {
             fs.closeSync(fd);
             console.log(`pg_dump -Fc -Z0 -b: ${s(ms)}, ${(fs.statSync(dumpFile).size / MiB).toFixed(0)} MiB`);
         }
-        const restore = async (db: string): Promise<number> => {
-            await sql(admin, `DROP DATABASE IF EXISTS ${quoteIdent(db)}`);
-            await sql(admin, `CREATE DATABASE ${quoteIdent(db)} TEMPLATE template0 ENCODING 'UTF8'`);
-            const ms = await run("pg_restore", ["--no-owner", "--no-acl", "-d", db, dumpFile], cluster.connection(db));
-            await sql(cluster.connection(db), "CHECKPOINT");
+        const restore = async (db: string, beside?: () => Promise<void>): Promise<number> => {
+            await sql(targetAdmin, `DROP DATABASE IF EXISTS ${quoteIdent(db)}`);
+            await sql(targetAdmin, `CREATE DATABASE ${quoteIdent(db)} TEMPLATE template0 ENCODING 'UTF8'`);
+            await beside?.();
+            const ms = await run("pg_restore", ["--no-owner", "--no-acl", "-d", db, dumpFile], targetCluster.connection(db));
+            await sql(targetCluster.connection(db), "CHECKPOINT");
             return ms;
         };
         const restoreMs = await restore("bench_tgt");
@@ -275,11 +282,40 @@ async function main(): Promise<void> {
                     if (serial) await sql(admin, "ALTER DATABASE bench_src RESET max_parallel_workers_per_gather");
                 }
             }
-            await sql(admin, "DROP DATABASE IF EXISTS bench_tgt2");
-            await sql(admin, "DROP DATABASE IF EXISTS bench_tgt3");
+            await sql(targetAdmin, "DROP DATABASE IF EXISTS bench_tgt2");
+            await sql(targetAdmin, "DROP DATABASE IF EXISTS bench_tgt3");
+        }
+
+        if (parts.includes("precompute")) {
+            // The source side during the restore (precomputeSourceChecksums), then verification
+            // with those checksums, against restore + verification one after the other.
+            const lines: string[] = [];
+            for (let i = 0; i < runs; i++) {
+                const plainRestore = await restore("bench_tgt");
+                const plain = await current.verifyDatabases(source, target, {});
+                let pre: Promise<{ checksums?: current.SourceChecksums; error?: unknown; end: bigint }> | undefined;
+                const overlappedRestore = await restore("bench_tgt", async () => {
+                    pre = current.precomputeSourceChecksums(source, target).then((checksums) => ({ checksums, end: process.hrtime.bigint() }), (error) => ({ error, end: process.hrtime.bigint() }));
+                });
+                const restoreEnd = process.hrtime.bigint();
+                const done = await pre!;
+                if (!done.checksums) throw done.error;
+                const checksums = done.checksums;
+                // How long verification would wait for the source side after the restore (0 when it ended first).
+                const waited = Math.max(0, Number(done.end - restoreEnd) / 1e6);
+                const v = await current.verifyDatabases(source, target, { sourceChecksums: checksums });
+                if (!v.ok || !plain.ok) throw new Error(`verification failed: ${v.summary} / ${plain.summary}`);
+                const used = v.notes.some((n) => n.startsWith("source checksums were computed during the restore"));
+                lines.push(`run ${i + 1}: restore ${s(plainRestore)} then verify ${s(plain.durationMs)} (${ratio(plain.durationMs, plainRestore)}); ` +
+                    `restore with source checksums beside it ${s(overlappedRestore)} (${ratio(overlappedRestore, plainRestore)} of the plain restore; source checksums took ${s(checksums.durationMs)}${waited > 0 ? `, ended ${s(waited)} after the restore` : ", ended before it"}), ` +
+                    `then verify ${s(v.durationMs)} (${ratio(v.durationMs, overlappedRestore)}; tables ${s(v.timings.find((x) => x.stage === "tables")!.ms)}; precomputed ${used ? "used" : "NOT used"}); ` +
+                    `restore+verify ${ratio(overlappedRestore + waited + v.durationMs, plainRestore + plain.durationMs)} of before`);
+            }
+            console.log(`source checksums during the restore:\n  ${lines.join("\n  ")}`);
         }
     } finally {
         await cluster.stop().catch((e) => console.error(`cluster stop: ${e}`));
+        await targetCluster.stop().catch((e) => console.error(`target cluster stop: ${e}`));
     }
 }
 

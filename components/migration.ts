@@ -13,6 +13,7 @@ import { WriteFreeze } from "../providers/writeFreeze";
 import { DumpToBlob, type BlobLocation } from "../providers/dumpToBlob";
 import { ReadGrant } from "../providers/readGrant";
 import { HerokuRestore } from "../providers/herokuRestore";
+import { SourceChecksums } from "../providers/sourceChecksums";
 import { Verification } from "../providers/verification";
 import { Cutover } from "../providers/cutover";
 import type { MigrationSettings } from "../lib/config";
@@ -69,6 +70,7 @@ export class Migration extends pulumi.ComponentResource {
         const dump = createDump();
         const grant = createReadGrant();
         const restore = createRestore();
+        const sourceChecksums = createSourceChecksums();
         const verification = createVerification();
         const acceptance = createAcceptance();
         const cutover = createCutover();
@@ -216,6 +218,18 @@ export class Migration extends pulumi.ComponentResource {
             }, { parent, dependsOn: [grant, database] });
         }
 
+        // Verification starts during the restore: the source is frozen since the dump, so its side
+        // of the table checksums is read while Heroku restores (beside the grant and the restore).
+        function createSourceChecksums(): SourceChecksums {
+            return new SourceChecksums(`${name}-source-checksums`, {
+                source: s.source,
+                targetUrl: database.databaseUrl,
+                dumpEtag: dump.etag,
+                excludeTables: s.verify.excludeTables,
+                concurrency: s.verify.concurrency,
+            }, { parent, dependsOn: [dump, database] });
+        }
+
         // Guide: "verify table counts, row counts, query results".
         function createVerification(): Verification {
             return new Verification(`${name}-verify`, {
@@ -227,12 +241,13 @@ export class Migration extends pulumi.ComponentResource {
                 concurrency: s.verify.concurrency,
                 requireSettings: s.verify.requireSettings,
                 restoreLogs: restore.logs,
+                sourceChecksums: sourceChecksums.checksums,
                 freeze: freezeState,
                 unfreezeOnFailure: s.freeze.unfreezeOnFailure,
                 storage: store.location,
                 accountKey: store.accountKey,
                 blobName,
-            }, { parent, dependsOn: [restore] });
+            }, { parent, dependsOn: [restore, sourceChecksums] });
         }
 
         // Guide: "run the app's acceptance tests" against the new database.

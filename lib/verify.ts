@@ -1475,7 +1475,9 @@ export async function precomputeSourceChecksums(
 
 /** Why precomputed source checksums cannot be used now, or undefined when they can. */
 async function staleSourceChecksums(source: PgConnection, pre: SourceChecksums, r: Rendering, versionNum: number): Promise<string | undefined> {
-    if (JSON.stringify(pre.rendering) !== JSON.stringify(r)) return "they were rendered differently";
+    // Field by field: the object went through Pulumi state, which does not keep key order.
+    const same = pre.rendering && pre.rendering.hash === r.hash && pre.rendering.extraFloatDigits === r.extraFloatDigits && pre.rendering.utf8 === r.utf8;
+    if (!same) return `they were rendered differently (${JSON.stringify(pre.rendering)}, now ${JSON.stringify(r)})`;
     if (pre.horizon === null) return "a transaction was in progress on the source when they were computed";
     const now = await withClient(source, (c) => transactionHorizon(c, versionNum));
     if (now !== pre.horizon) return `the source has ended transactions since (transaction horizon ${pre.horizon} then, ${now ?? "a transaction in progress"} now)`;

@@ -19,8 +19,9 @@ import { seedDemoSource } from "../local/demo";
 import { pgBin } from "../lib/pgbin";
 import { pgEnv, withClient, quoteIdent } from "../lib/pg";
 import { isMigrationError } from "../lib/errors";
-import { verifyDatabases, classifySetting, scanRestoreLogs, mapLimit, largestFirst, precomputeSourceChecksums, normalizeAcrossVersions, type VerificationResult } from "../lib/verify";
+import { verifyDatabases, classifySetting, scanRestoreLogs, mapLimit, largestFirst, precomputeSourceChecksums, normalizeAcrossVersions, type SourceChecksums, type VerificationResult } from "../lib/verify";
 import { verificationProvider } from "../providers/verification";
+import { sourceChecksumsProvider } from "../providers/sourceChecksums";
 import type { PgConnection } from "../lib/types";
 
 const RICH_SCHEMA = "Ünïcødé Schema";
@@ -598,8 +599,11 @@ test("source checksums computed during the restore are used while the source has
         assert.deepEqual(used.problems.map((p) => p.replace(/-?\d+ on the target/, "N on the target")),
             ["table reporting.daily_sales: same 188 rows, different content (checksum 1 on the source, N on the target)"]);
         assert.ok(used.notes.some((n) => /^source checksums were computed during the restore \(.+\); the source has not changed since/.test(n)), used.notes.join("\n"));
-        const clean = await verifyDatabases(fx.source, target, { concurrency: 3, sourceChecksums: pre });
+        // As they come back from Pulumi state: same values, other key order.
+        const fromState = JSON.parse(JSON.stringify({ ...pre, rendering: { utf8: pre.rendering.utf8, extraFloatDigits: pre.rendering.extraFloatDigits, hash: pre.rendering.hash } }));
+        const clean = await verifyDatabases(fx.source, target, { concurrency: 3, sourceChecksums: fromState });
         assert.equal(clean.ok, true, clean.problems.join("\n"));
+        assert.ok(clean.notes.some((n) => n.startsWith("source checksums were computed during the restore")), clean.notes.join("\n"));
         assert.equal(clean.tables.find((t) => t.name === "daily_sales")?.sourceChecksum, daily?.checksum);
         // Any transaction that ends on the source cluster (here one that was assigned an id) may have
         // changed a table: the precomputed checksums are set aside and the source is read again.
@@ -611,4 +615,32 @@ test("source checksums computed during the restore are used while the source has
         await fx.su("postgres", "ALTER SYSTEM RESET autovacuum");
         await fx.su("postgres", "SELECT pg_reload_conf()");
     }
+});
+
+test("the SourceChecksums provider computes the source side ahead, and never fails the update: a source it cannot read leaves no checksums and says why", async () => {
+    const target = await fx.copy("source-checksums");
+    const { password, ...settings } = fx.source;
+    const inputs = {
+        source: { ...settings, sslmode: "disable" as const },
+        targetUrl: `postgres://${target.user}:${target.password}@${target.host}:${target.port}/${target.database}?sslmode=disable`,
+        dumpEtag: "\"0x8DC1\"",
+        excludeTables: [{ table: "public.products", reason: "test" }],
+        concurrency: 2,
+    };
+    const ok = await sourceChecksumsProvider.create!.call({ sourcePassword: password } as never, inputs as never);
+    const outs = ok.outs as { checksums: SourceChecksums | null; error: string | null };
+    assert.equal(ok.id, "source-checksums-0x8DC1");
+    assert.equal(outs.error, null);
+    assert.ok(outs.checksums && outs.checksums.tables.some((t) => t.name === "daily_sales"));
+    assert.ok(!outs.checksums!.tables.some((t) => t.name === "products"), "excluded tables are not read");
+    assert.ok(!JSON.stringify(outs.checksums).includes(target.password!), "no credential in the outputs");
+
+    const failed = await sourceChecksumsProvider.create!.call({ sourcePassword: "wrong-password" } as never, inputs as never);
+    const f = failed.outs as { checksums: SourceChecksums | null; error: string | null };
+    assert.equal(f.checksums, null);
+    assert.match(f.error ?? "", /could not connect/);
+    assert.ok(!f.error!.includes("wrong-password"));
+
+    const diff = await sourceChecksumsProvider.diff!.call({} as never, ok.id, { ...inputs, ...outs } as never, { ...inputs, dumpEtag: "\"0x8DC2\"" } as never);
+    assert.deepEqual(diff.replaces, ["dumpEtag"]);
 });
