@@ -1509,10 +1509,38 @@ export async function verifyDatabases(source: PgConnection, target: PgConnection
     };
     const both = <T>(fn: (conn: PgConnection, side: Side) => Promise<T>) => Promise.all([fn(source, "source"), fn(target, "target")]);
 
-    // Settings first, on fresh sessions (SET would show in pg_settings), with server facts.
-    const [srcSettings, tgtSettings] = await timed("settings", () => both((conn) => withClient(conn, async (c) => ({ info: await serverInfo(c), settings: await readServerSettings(c) }))));
-    const servers = { source: srcSettings.info, target: tgtSettings.info };
-    const r = chooseRendering(servers.source, servers.target);
+    // Settings on fresh sessions (SET would show in pg_settings), with server facts. The schema is
+    // read at the same time on its own sessions, as soon as both servers' facts decide the rendering.
+    let gotInfo!: Record<Side, (i: ServerInfo) => void>;
+    let noInfo!: (err: unknown) => void;
+    const rendering = new Promise<{ r: Rendering; servers: Record<Side, ServerInfo> }>((resolve, reject) => {
+        const got: Partial<Record<Side, ServerInfo>> = {};
+        const one = (side: Side) => (i: ServerInfo) => {
+            got[side] = i;
+            if (got.source && got.target) resolve({ r: chooseRendering(got.source, got.target), servers: { source: got.source, target: got.target } });
+        };
+        gotInfo = { source: one("source"), target: one("target") };
+        noInfo = reject;
+    });
+    rendering.catch(() => undefined); // a failure is thrown from the settings stage below
+    const settingsRun = timed("settings", () => both((conn, side) => withClient(conn, async (c) => {
+        const info = await serverInfo(c);
+        gotInfo[side](info);
+        return { info, settings: await readServerSettings(c) };
+    }).catch((err) => {
+        noInfo(err);
+        throw err;
+    })));
+    const schemaRun = timed("schema", () => both((conn, side) => withClient(conn, async (c) => {
+        const { r: rr, servers: ss } = await rendering;
+        await prepareSession(c, rr, { catalogSearchPath: true, rowSecurity: false });
+        return inspectSchema(c, ss[side].versionNum);
+    })));
+    const first = await Promise.allSettled([settingsRun, schemaRun]);
+    const firstFailure = first.find((x): x is PromiseRejectedResult => x.status === "rejected");
+    if (firstFailure) throw firstFailure.reason;
+    const [[srcSettings, tgtSettings], [srcSchema, tgtSchema]] = await Promise.all([settingsRun, schemaRun]);
+    const { r, servers } = await rendering;
     const notes: string[] = [];
     if (r.extraFloatDigits === 0) notes.push(`float columns are compared to 15 significant digits: the source (${servers.source.version}) and the target (${servers.target.version}) print floats differently at full precision`);
     if (r.utf8) notes.push(`row text is converted to UTF-8 before hashing: the source encoding is ${servers.source.encoding}, the target's ${servers.target.encoding}`);
@@ -1522,10 +1550,6 @@ export async function verifyDatabases(source: PgConnection, target: PgConnection
     const settings = diffSettings(srcSettings.settings, tgtSettings.settings, { requireSettings: opts.requireSettings, expected: opts.expectedSettingDifferences });
     progress(`settings: ${settings.compared} compared, ${settings.differences.length} differ (${settings.ignored.length} more always differ and are ignored)`);
 
-    const [srcSchema, tgtSchema] = await timed("schema", () => both((conn, side) => withClient(conn, async (c) => {
-        await prepareSession(c, r, { catalogSearchPath: true, rowSecurity: false });
-        return inspectSchema(c, servers[side].versionNum);
-    })));
     const crossVersion = majorVersion(servers.source.versionNum) !== majorVersion(servers.target.versionNum);
     const schema = diffSchema(srcSchema, tgtSchema, { excludeTables: exclude, maxListed: max, crossVersion });
     progress(`schema: ${srcSchema.objects.length} objects on the source, ${tgtSchema.objects.length} on the target, ${schema.differences.length + schema.more} differ`);

@@ -644,3 +644,12 @@ test("the SourceChecksums provider computes the source side ahead, and never fai
     const diff = await sourceChecksumsProvider.diff!.call({} as never, ok.id, { ...inputs, ...outs } as never, { ...inputs, dumpEtag: "\"0x8DC2\"" } as never);
     assert.deepEqual(diff.replaces, ["dumpEtag"]);
 });
+
+test("a side that cannot be reached ends verification with its connection error (settings and schema are read at the same time; nothing is left waiting)", async () => {
+    const target = await fx.copy("unreachable");
+    await assert.rejects(verifyDatabases(fx.source, { ...target, password: "not-the-password" }, { concurrency: 2 }), (err: unknown) => {
+        assert.match((err as Error).message, /could not connect/);
+        assert.ok(!(err as Error).message.includes("not-the-password"));
+        return true;
+    });
+});
