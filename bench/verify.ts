@@ -250,14 +250,21 @@ async function main(): Promise<void> {
 
         if (parts.includes("concurrency")) {
             const { r, src, tgt } = await relations();
-            const line: string[] = [];
-            for (const concurrency of [1, 2, 3, 4, 8]) {
-                const t = process.hrtime.bigint();
-                await compareTableData(source, target, r, src, tgt, { concurrency });
-                const ms = Number(process.hrtime.bigint() - t) / 1e6;
-                line.push(`${concurrency}: ${s(ms)} (${ratio(ms, restoreMs)})`);
+            // Both sides (no precomputed checksums), then the target side alone (source precomputed).
+            const pre = await current.precomputeSourceChecksums(source, target);
+            const sourceChecksums = new Map(pre.tables.map((t) => [t.oid, { rows: t.rows, checksum: t.checksum, ms: t.ms }] as const));
+            for (const [label, given] of [["both sides", undefined], ["target side only", sourceChecksums]] as const) {
+                const line: string[] = [];
+                for (let round = 0; round < runs; round++) {
+                    for (const concurrency of [1, 2, 3, 4, 8]) {
+                        const t = process.hrtime.bigint();
+                        await compareTableData(source, target, r, src, tgt, { concurrency, sourceChecksums: given });
+                        const ms = Number(process.hrtime.bigint() - t) / 1e6;
+                        line.push(`${concurrency}: ${s(ms)} (${ratio(ms, restoreMs)})`);
+                    }
+                }
+                console.log(`tables stage (${label}) by concurrency, ${runs} rounds: ${line.join(", ")}`);
             }
-            console.log(`tables stage by concurrency: ${line.join(", ")}`);
             console.log("");
         }
 
