@@ -22,6 +22,11 @@
  *   both sides and a classified diff), the user's queries (read-only, hash of the ordered
  *   result, first differing row), and the restore log's error and warning lines.
  *
+ * Time: settings and schema are read at the same time; then tables (largest first,
+ * `concurrency` at a time), sequences, large objects and the user's queries run beside one
+ * another. The source side of the table checksums can be computed earlier, during the restore
+ * (precomputeSourceChecksums), and is used only while the source provably has not changed.
+ *
  * Plain exported functions, no module-level mutable state (dynamic providers capture this file).
  */
 import * as crypto from "crypto";
