@@ -13,6 +13,7 @@ import { WriteFreeze } from "../providers/writeFreeze";
 import { DumpToBlob, type BlobLocation } from "../providers/dumpToBlob";
 import { ReadGrant } from "../providers/readGrant";
 import { HerokuRestore } from "../providers/herokuRestore";
+import { SourceChecksums } from "../providers/sourceChecksums";
 import { Verification } from "../providers/verification";
 import { Cutover } from "../providers/cutover";
 import { Rollback } from "../providers/rollback";
@@ -75,6 +76,7 @@ export class Migration extends pulumi.ComponentResource {
         const dump = createDump();
         const grant = createReadGrant();
         const restore = createRestore();
+        const sourceChecksums = createSourceChecksums();
         const verification = createVerification();
         const acceptance = createAcceptance();
         const cutover = createCutover();
@@ -227,6 +229,18 @@ export class Migration extends pulumi.ComponentResource {
             }, { parent, dependsOn: [grant, database] });
         }
 
+        // Verification starts during the restore: the source is frozen since the dump, so its side
+        // of the table checksums is read while Heroku restores (beside the grant and the restore).
+        function createSourceChecksums(): SourceChecksums {
+            return new SourceChecksums(`${name}-source-checksums`, {
+                source: s.source,
+                targetUrl: database.databaseUrl,
+                dumpEtag: dump.etag,
+                excludeTables: s.verify.excludeTables,
+                concurrency: s.verify.concurrency,
+            }, { parent, dependsOn: [dump, database] });
+        }
+
         // Guide: "verify table counts, row counts, query results".
         function createVerification(): Verification {
             return new Verification(`${name}-verify`, {
@@ -239,12 +253,13 @@ export class Migration extends pulumi.ComponentResource {
                 requireSettings: s.verify.requireSettings,
                 restoreLogs: restore.logs,
                 reportDir: args.reportDir,
+                sourceChecksums: sourceChecksums.checksums,
                 freeze: freezeState,
                 unfreezeOnFailure: s.freeze.unfreezeOnFailure,
                 storage: store.location,
                 accountKey: store.accountKey,
                 blobName,
-            }, { parent, dependsOn: [restore] });
+            }, { parent, dependsOn: [restore, sourceChecksums] });
         }
 
         // Guide: "run the app's acceptance tests" against the new database.

@@ -22,6 +22,11 @@
  *   both sides and a classified diff), the user's queries (read-only, hash of the ordered
  *   result, first differing row), and the restore log's error and warning lines.
  *
+ * Time: settings and schema are read at the same time; then tables (largest first,
+ * `concurrency` at a time), sequences, large objects and the user's queries run beside one
+ * another. The source side of the table checksums can be computed earlier, during the restore
+ * (precomputeSourceChecksums), and is used only while the source provably has not changed.
+ *
  * Plain exported functions, no module-level mutable state (dynamic providers capture this file).
  */
 import * as crypto from "crypto";
@@ -51,6 +56,8 @@ export interface VerifyOptions {
     expectedSettingDifferences?: Record<string, string>;
     /** The restore transfer's log, scanned for error and warning lines. */
     restoreLogs?: { created_at?: string; message: string }[];
+    /** Source checksums computed ahead (precomputeSourceChecksums); used only if the source has provably not changed since. */
+    sourceChecksums?: SourceChecksums;
     /** Differences kept per section in the result (the rest are counted). @default 200 */
     maxListed?: number;
     onProgress?: (message: string) => void;
@@ -312,6 +319,8 @@ export interface RelationInfo {
     primaryKey: string[] | null;
     /** pg_relation_size (main fork), for progress. */
     bytes: number;
+    /** pg_table_size (with TOAST), what a scan reads: the largest tables are checked first. */
+    tableBytes?: number;
 }
 
 export interface SchemaSnapshot {
@@ -344,7 +353,7 @@ export async function inspectSchema(c: Client, versionNum: number): Promise<Sche
     const rels = await c.query<{
         oid: string; schema: string; name: string; kind: string; persistence: string; rls: boolean; force_rls: boolean; options: string | null;
         partkey: string | null; bound: string | null; parents: [string, string][] | null; viewdef: string | null; populated: boolean; replident: string;
-        seq: string | null; pk: string[] | null; bytes: string;
+        seq: string | null; pk: string[] | null; bytes: string; table_bytes: string | null;
     }>(`
 SELECT c.oid::int8::text AS oid, n.nspname AS schema, c.relname AS name, c.relkind AS kind, c.relpersistence AS persistence,
        c.relrowsecurity AS rls, c.relforcerowsecurity AS force_rls, array_to_string(c.reloptions, ',') AS options,
@@ -355,6 +364,7 @@ SELECT c.oid::int8::text AS oid, n.nspname AS schema, c.relname AS name, c.relki
          WHERE i.inhrelid = c.oid) AS parents,
        CASE WHEN c.relkind IN ('v', 'm') THEN pg_catalog.pg_get_viewdef(c.oid, true) END AS viewdef,
        c.relispopulated AS populated, c.relreplident AS replident, pg_catalog.pg_relation_size(c.oid)::text AS bytes,
+       CASE WHEN c.relkind IN ('r', 'm') THEN pg_catalog.pg_table_size(c.oid)::text END AS table_bytes,
        CASE WHEN c.relkind = 'S' THEN (
          SELECT concat_ws(' ', 'AS ' || pg_catalog.format_type(s.seqtypid, NULL), 'START ' || s.seqstart, 'INCREMENT ' || s.seqincrement,
                           'MINVALUE ' || s.seqmin, 'MAXVALUE ' || s.seqmax, 'CACHE ' || s.seqcache, CASE WHEN s.seqcycle THEN 'CYCLE' END,
@@ -396,7 +406,7 @@ WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S', 'c') AND ${USER_NAMESPACE("n")
         }
         add({ kind, name: full, def });
         if (r.kind === "r" || r.kind === "p" || r.kind === "m" || r.kind === "f") {
-            relations.push({ oid: r.oid, schema: r.schema, name: r.name, relkind: r.kind, populated: r.populated, parents, primaryKey: r.pk && r.pk.length ? r.pk : null, bytes: Number(r.bytes) });
+            relations.push({ oid: r.oid, schema: r.schema, name: r.name, relkind: r.kind, populated: r.populated, parents, primaryKey: r.pk && r.pk.length ? r.pk : null, bytes: Number(r.bytes), tableBytes: Number(r.table_bytes ?? r.bytes) });
         }
     }
 
@@ -659,7 +669,7 @@ export function describeSchemaDifference(d: SchemaDifference): string {
 // ---------------------------------------------------------------------------------------------
 // Data: counts, checksums, locating differing rows
 
-interface SideChecksum {
+export interface SideChecksum {
     rows: number;
     checksum: string;
     ms: number;
@@ -764,13 +774,23 @@ async function openSession(conn: PgConnection, r: Rendering, opts: { catalogSear
 }
 
 /**
+ * The order tables are checked in: the largest (pg_table_size, with TOAST) first, so that the
+ * last table to finish is a small one and no connection idles while one big scan ends the
+ * stage (longest-processing-time-first scheduling); ties by name, so the order is stable.
+ */
+export function largestFirst<T extends { schema: string; name: string; bytes: number; tableBytes?: number }>(rels: T[]): T[] {
+    const size = (t: T) => t.tableBytes ?? t.bytes;
+    return [...rels].sort((a, b) => size(b) - size(a) || byName(a.schema, b.schema) || byName(a.name, b.name));
+}
+
+/**
  * Counts and checksums every table on both sides, `concurrency` tables at a time (one
  * connection per side per worker). Partitioned tables are the sum of their partitions.
  */
 export async function compareTableData(
     source: PgConnection, target: PgConnection, r: Rendering,
     srcRelations: RelationInfo[], tgtRelations: RelationInfo[],
-    opts: { excludeTables?: string[]; concurrency?: number; onProgress?: (m: string) => void } = {},
+    opts: { excludeTables?: string[]; concurrency?: number; onProgress?: (m: string) => void; sourceChecksums?: Map<string, SideChecksum> } = {},
 ): Promise<TableCheck[]> {
     const excluded = new Set(opts.excludeTables ?? []);
     const key = (t: { schema: string; name: string }) => `${t.schema}.${t.name}`;
@@ -809,7 +829,7 @@ export async function compareTableData(
     };
     const all: Worker[] = [];
     try {
-        await mapLimit(scanned, workers, async (rel) => {
+        await mapLimit(largestFirst(scanned), workers, async (rel) => {
             const w = await acquire();
             if (!all.includes(w)) all.push(w);
             const k = key(rel);
@@ -821,7 +841,7 @@ export async function compareTableData(
                 const tgtScannable = tRel && (tRel.relkind === rel.relkind) && (tRel.relkind !== "m" || tRel.populated);
                 const label = (side: Side, e: unknown) => `${side === "source" ? "the source" : "the target"}: ${redact(errorMessage(e))}`;
                 const [a, b] = await Promise.all([
-                    tableChecksum(w.src.client, r, rel).catch((e) => { throw new Error(`checksum of ${k} failed on ${label("source", e)}`); }),
+                    opts.sourceChecksums?.get(rel.oid) ?? tableChecksum(w.src.client, r, rel).catch((e) => { throw new Error(`checksum of ${k} failed on ${label("source", e)}`); }),
                     tgtScannable ? tableChecksum(w.tgt.client, r, rel).catch((e) => { throw new Error(`checksum of ${k} failed on ${label("target", e)}`); }) : Promise.resolve(undefined),
                 ]);
                 const check: TableCheck = {
@@ -1381,6 +1401,100 @@ export function chooseRendering(a: ServerInfo, b: ServerInfo): Rendering {
     };
 }
 
+// ---------------------------------------------------------------------------------------------
+// Source checksums ahead of the comparison (during the restore)
+
+/**
+ * The source side of the table checksums, computed before the target is ready (the source is
+ * frozen once the dump has been taken, so the restore's minutes can be used to read it).
+ * verifyDatabases uses them only when it can prove that the source has not changed since:
+ * `horizon` is the source cluster's transaction horizon (the xmax of a snapshot in which no
+ * transaction was in progress) taken before the first scan; every transaction that writes
+ * anything is assigned an id and moves that horizon when it ends, so an unchanged horizon at
+ * verification means no write has committed or aborted anywhere in the cluster since, and the
+ * tables still hold what was checksummed. A moved horizon (a write, or any other database's
+ * traffic) only means the source side is scanned again, as without precomputed checksums.
+ */
+export interface SourceChecksums {
+    /** Rendering the row text was hashed with; must equal the comparison's. */
+    rendering: Rendering;
+    /** Transaction horizon before the first scan, or null when a transaction was in progress then. */
+    horizon: string | null;
+    /** Checksums by table oid. */
+    tables: { oid: string; schema: string; name: string; rows: number; checksum: string; ms: number }[];
+    startedAt: string;
+    durationMs: number;
+}
+
+/** The cluster's transaction horizon, or null while some transaction is in progress below it. */
+export async function transactionHorizon(c: Client, versionNum: number): Promise<string | null> {
+    const fn = versionNum >= 130000 ? ["pg_current_snapshot", "pg_snapshot_xmin", "pg_snapshot_xmax"] : ["txid_current_snapshot", "txid_snapshot_xmin", "txid_snapshot_xmax"];
+    const res = await c.query<{ xmin: string; xmax: string }>(`SELECT ${fn[1]}(s)::text AS xmin, ${fn[2]}(s)::text AS xmax FROM ${fn[0]}() AS s`);
+    const { xmin, xmax } = res.rows[0];
+    return xmin === xmax ? xmax : null;
+}
+
+/**
+ * Checksums every table of the source (the tables verifyDatabases would scan), `concurrency`
+ * at a time, with the rendering that the comparison with `target` will use (the target
+ * database must exist: only its version and encoding are read). Meant to run while the
+ * restore is still going; pass the result to verifyDatabases as `sourceChecksums`.
+ */
+export async function precomputeSourceChecksums(
+    source: PgConnection, target: PgConnection,
+    opts: { excludeTables?: string[]; concurrency?: number; onProgress?: (m: string) => void } = {},
+): Promise<SourceChecksums> {
+    const startedAt = new Date();
+    const t0 = process.hrtime.bigint();
+    const [srcInfo, tgtInfo] = await Promise.all([withClient(source, serverInfo), withClient(target, serverInfo)]);
+    const r = chooseRendering(srcInfo, tgtInfo);
+    const excluded = new Set(opts.excludeTables ?? []);
+    const { horizon, relations } = await withClient(source, async (c) => {
+        await prepareSession(c, r, { catalogSearchPath: true, rowSecurity: false });
+        const horizon = await transactionHorizon(c, srcInfo.versionNum);
+        return { horizon, relations: (await inspectSchema(c, srcInfo.versionNum)).relations };
+    });
+    const scanned = relations.filter((t) => !excluded.has(`${t.schema}.${t.name}`) && (t.relkind === "r" || (t.relkind === "m" && t.populated)));
+    const sessions: { client: Client; close(): Promise<void> }[] = [];
+    const free: { client: Client; close(): Promise<void> }[] = [];
+    try {
+        const tables = await mapLimit(largestFirst(scanned), Math.max(1, opts.concurrency ?? 4), async (rel) => {
+            let s = free.pop();
+            if (!s) {
+                s = await openSession(source, r, { catalogSearchPath: true, rowSecurity: false });
+                sessions.push(s);
+            }
+            try {
+                const k = await tableChecksum(s.client, r, rel).catch((e) => {
+                    throw new Error(`checksum of ${rel.schema}.${rel.name} failed on the source: ${redact(errorMessage(e))}`);
+                });
+                return { oid: rel.oid, schema: rel.schema, name: rel.name, ...k };
+            } finally {
+                free.push(s);
+            }
+        });
+        const durationMs = elapsed(t0);
+        opts.onProgress?.(`source checksums of ${tables.length} tables computed ahead in ${formatDuration(durationMs)}${horizon === null ? " (a transaction was in progress on the source: they will be computed again)" : ""}`);
+        return { rendering: r, horizon, tables, startedAt: startedAt.toISOString(), durationMs };
+    } finally {
+        for (const s of sessions) await s.close();
+    }
+}
+
+/** Why precomputed source checksums cannot be used now, or undefined when they can. */
+async function staleSourceChecksums(source: PgConnection, pre: SourceChecksums, r: Rendering, versionNum: number): Promise<string | undefined> {
+    // Field by field: the object went through Pulumi state, which does not keep key order.
+    const same = pre.rendering && pre.rendering.hash === r.hash && pre.rendering.extraFloatDigits === r.extraFloatDigits && pre.rendering.utf8 === r.utf8;
+    if (!same) return `they were rendered differently (${JSON.stringify(pre.rendering)}, now ${JSON.stringify(r)})`;
+    if (pre.horizon === null) return "a transaction was in progress on the source when they were computed";
+    const now = await withClient(source, (c) => transactionHorizon(c, versionNum));
+    if (now !== pre.horizon) return `the source has ended transactions since (transaction horizon ${pre.horizon} then, ${now ?? "a transaction in progress"} now)`;
+    return undefined;
+}
+
+/** The stages of verifyDatabases, in the order their timings are listed. */
+const STAGE_ORDER = ["settings", "schema", "tables", "sequences", "large objects", "queries"];
+
 /**
  * Compares the frozen source with the restored target: schema, data, sequences, large objects,
  * extensions, settings, queries and the restore log. Never throws for a difference (the result
@@ -1403,10 +1517,38 @@ export async function verifyDatabases(source: PgConnection, target: PgConnection
     };
     const both = <T>(fn: (conn: PgConnection, side: Side) => Promise<T>) => Promise.all([fn(source, "source"), fn(target, "target")]);
 
-    // Settings first, on fresh sessions (SET would show in pg_settings), with server facts.
-    const [srcSettings, tgtSettings] = await timed("settings", () => both((conn) => withClient(conn, async (c) => ({ info: await serverInfo(c), settings: await readServerSettings(c) }))));
-    const servers = { source: srcSettings.info, target: tgtSettings.info };
-    const r = chooseRendering(servers.source, servers.target);
+    // Settings on fresh sessions (SET would show in pg_settings), with server facts. The schema is
+    // read at the same time on its own sessions, as soon as both servers' facts decide the rendering.
+    let gotInfo!: Record<Side, (i: ServerInfo) => void>;
+    let noInfo!: (err: unknown) => void;
+    const rendering = new Promise<{ r: Rendering; servers: Record<Side, ServerInfo> }>((resolve, reject) => {
+        const got: Partial<Record<Side, ServerInfo>> = {};
+        const one = (side: Side) => (i: ServerInfo) => {
+            got[side] = i;
+            if (got.source && got.target) resolve({ r: chooseRendering(got.source, got.target), servers: { source: got.source, target: got.target } });
+        };
+        gotInfo = { source: one("source"), target: one("target") };
+        noInfo = reject;
+    });
+    rendering.catch(() => undefined); // a failure is thrown from the settings stage below
+    const settingsRun = timed("settings", () => both((conn, side) => withClient(conn, async (c) => {
+        const info = await serverInfo(c);
+        gotInfo[side](info);
+        return { info, settings: await readServerSettings(c) };
+    }).catch((err) => {
+        noInfo(err);
+        throw err;
+    })));
+    const schemaRun = timed("schema", () => both((conn, side) => withClient(conn, async (c) => {
+        const { r: rr, servers: ss } = await rendering;
+        await prepareSession(c, rr, { catalogSearchPath: true, rowSecurity: false });
+        return inspectSchema(c, ss[side].versionNum);
+    })));
+    const first = await Promise.allSettled([settingsRun, schemaRun]);
+    const firstFailure = first.find((x): x is PromiseRejectedResult => x.status === "rejected");
+    if (firstFailure) throw firstFailure.reason;
+    const [[srcSettings, tgtSettings], [srcSchema, tgtSchema]] = await Promise.all([settingsRun, schemaRun]);
+    const { r, servers } = await rendering;
     const notes: string[] = [];
     if (r.extraFloatDigits === 0) notes.push(`float columns are compared to 15 significant digits: the source (${servers.source.version}) and the target (${servers.target.version}) print floats differently at full precision`);
     if (r.utf8) notes.push(`row text is converted to UTF-8 before hashing: the source encoding is ${servers.source.encoding}, the target's ${servers.target.encoding}`);
@@ -1416,24 +1558,36 @@ export async function verifyDatabases(source: PgConnection, target: PgConnection
     const settings = diffSettings(srcSettings.settings, tgtSettings.settings, { requireSettings: opts.requireSettings, expected: opts.expectedSettingDifferences });
     progress(`settings: ${settings.compared} compared, ${settings.differences.length} differ (${settings.ignored.length} more always differ and are ignored)`);
 
-    const [srcSchema, tgtSchema] = await timed("schema", () => both((conn, side) => withClient(conn, async (c) => {
-        await prepareSession(c, r, { catalogSearchPath: true, rowSecurity: false });
-        return inspectSchema(c, servers[side].versionNum);
-    })));
     const crossVersion = majorVersion(servers.source.versionNum) !== majorVersion(servers.target.versionNum);
     const schema = diffSchema(srcSchema, tgtSchema, { excludeTables: exclude, maxListed: max, crossVersion });
     progress(`schema: ${srcSchema.objects.length} objects on the source, ${tgtSchema.objects.length} on the target, ${schema.differences.length + schema.more} differ`);
 
-    const tables = await timed("tables", () => compareTableData(source, target, r, srcSchema.relations, tgtSchema.relations, {
-        excludeTables: exclude, concurrency: opts.concurrency, onProgress: progress,
-    }));
+    // Data, sequences, large objects and the user's queries need nothing from one another: they
+    // run at the same time, each on its own connections, so the short ones finish while the
+    // tables are still being scanned. Every one runs to its end before an error is thrown, so no
+    // query is left running on a server after verification has returned.
+    const tablesRun = timed("tables", async () => {
+        let sourceChecksums: Map<string, SideChecksum> | undefined;
+        const pre = opts.sourceChecksums;
+        if (pre) {
+            const stale = await staleSourceChecksums(source, pre, r, servers.source.versionNum);
+            if (stale) notes.push(`the source checksums computed during the restore were not used (${stale}): the source side was read again`);
+            else {
+                sourceChecksums = new Map(pre.tables.map((t) => [t.oid, { rows: t.rows, checksum: t.checksum, ms: t.ms }] as const));
+                notes.push(`source checksums were computed during the restore (${formatDuration(pre.durationMs)}); the source has not changed since (no transaction has ended on it)`);
+            }
+        }
+        return compareTableData(source, target, r, srcSchema.relations, tgtSchema.relations, {
+            excludeTables: exclude, concurrency: opts.concurrency, onProgress: progress, sourceChecksums,
+        });
+    });
 
     const seqNames = (s: SchemaSnapshot) => s.objects.filter((o) => o.kind === "sequence").map((o) => {
         const rel = o.name;
         const dot = rel.indexOf(".");
         return { schema: rel.slice(0, dot), name: rel.slice(dot + 1) };
     });
-    const sequences = await timed("sequences", async () => {
+    const sequencesRun = timed("sequences", async () => {
         const srcSeq = seqNames(srcSchema);
         const tgtSeq = seqNames(tgtSchema);
         const [a, b] = await Promise.all([
@@ -1454,7 +1608,7 @@ export async function verifyDatabases(source: PgConnection, target: PgConnection
         });
     });
 
-    const largeObjects = await timed("large objects", async () => {
+    const largeObjectsRun = timed("large objects", async () => {
         const s = await openSession(source, r, { catalogSearchPath: true, rowSecurity: false });
         try {
             const t = await openSession(target, r, { catalogSearchPath: true, rowSecurity: false });
@@ -1466,8 +1620,10 @@ export async function verifyDatabases(source: PgConnection, target: PgConnection
         } finally {
             await s.close();
         }
+    }).then((largeObjects) => {
+        progress(`large objects: ${largeObjects.source.count} on the source, ${largeObjects.target.count} on the target, ${largeObjects.differences.length + largeObjects.more} differ`);
+        return largeObjects;
     });
-    progress(`large objects: ${largeObjects.source.count} on the source, ${largeObjects.target.count} on the target, ${largeObjects.differences.length + largeObjects.more} differ`);
 
     const extensions: ExtensionCheck[] = (() => {
         const a = new Map(srcSchema.extensions.map((e) => [e.name, e] as const));
@@ -1484,7 +1640,7 @@ export async function verifyDatabases(source: PgConnection, target: PgConnection
         });
     })();
 
-    const queries = await timed("queries", async () => {
+    const queriesRun = timed("queries", async () => {
         const list = opts.queries ?? [];
         if (list.length === 0) return [];
         const s = await openSession(source, r, { catalogSearchPath: false, rowSecurity: true });
@@ -1505,6 +1661,13 @@ export async function verifyDatabases(source: PgConnection, target: PgConnection
             await s.close();
         }
     });
+
+    const settled = await Promise.allSettled([tablesRun, sequencesRun, largeObjectsRun, queriesRun]);
+    const failure = settled.find((x): x is PromiseRejectedResult => x.status === "rejected");
+    if (failure) throw failure.reason;
+    const [tables, sequences, largeObjects, queries] = await Promise.all([tablesRun, sequencesRun, largeObjectsRun, queriesRun]);
+    // Stages overlap; their timings are listed in a fixed order, each its own wall time.
+    timings.sort((a, b) => STAGE_ORDER.indexOf(a.stage) - STAGE_ORDER.indexOf(b.stage));
 
     const restore = scanRestoreLogs(opts.restoreLogs ?? []);
 

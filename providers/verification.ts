@@ -19,7 +19,7 @@ import { parseDatabaseUrl } from "../lib/pg";
 import { MigrationError, errorMessage } from "../lib/errors";
 import { progress } from "../lib/progress";
 import { redact } from "../lib/redact";
-import { verifyDatabases, type VerificationResult } from "../lib/verify";
+import { verifyDatabases, type SourceChecksums, type VerificationResult } from "../lib/verify";
 import { guardedStage, stageGuard, type FreezeState } from "../lib/stage";
 import { configureSource, sourceConnection, type SourceAware } from "./configured";
 import type { SourceSettings } from "../lib/config";
@@ -47,6 +47,8 @@ export interface VerificationArgs {
     restoreLogs?: pulumi.Input<{ created_at: string; message: string }[]>;
     /** Absolute folder for verification.json (config `reportDir`); not compared by diff. */
     reportDir?: pulumi.Input<string>;
+    /** Source checksums computed during the restore (SourceChecksums); used only if the source has not changed since. */
+    sourceChecksums?: pulumi.Input<SourceChecksums | null>;
 }
 
 interface Inputs {
@@ -54,6 +56,7 @@ interface Inputs {
     freeze: FreezeState; unfreezeOnFailure: boolean; storage: BlobLocation; accountKey: string; blobName: string;
     queries?: string[]; concurrency?: number; requireSettings?: string[]; restoreLogs?: { created_at: string; message: string }[];
     reportDir?: string;
+    sourceChecksums?: SourceChecksums | null;
 }
 interface Outputs extends Inputs {
     ok: boolean; tables: TableRowCount[]; excluded: { table: string; reason: string }[]; summary: string; verifiedAt: string;
@@ -111,6 +114,7 @@ export const verificationProvider: pulumi.dynamic.ResourceProvider & SourceAware
                 requireSettings: inputs.requireSettings ?? [],
                 expectedSettingDifferences: expected,
                 restoreLogs: inputs.restoreLogs ?? [],
+                sourceChecksums: inputs.sourceChecksums ?? undefined,
                 onProgress: (m) => progress("Verification", m),
             });
             const file = writeVerificationResult(result, inputs.reportDir);

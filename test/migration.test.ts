@@ -16,7 +16,8 @@ test("Migration declares the guide's steps in order, with explicit dependencies,
 
     assert.deepEqual([...r.keys()].sort(), [
         "migration", "migration-acceptance", "migration-app", "migration-container", "migration-cutover", "migration-database",
-        "migration-dump", "migration-freeze", "migration-grant", "migration-restore", "migration-storage", "migration-target-check", "migration-verify",
+        "migration-dump", "migration-freeze", "migration-grant", "migration-restore", "migration-source-checksums", "migration-storage", "migration-target-check",
+        "migration-verify",
     ]);
     const type = (n: string) => r.get(n)!.type;
     assert.equal(type("migration"), "azure-to-heroku-pg:index:Migration");
@@ -29,6 +30,7 @@ test("Migration declares the guide's steps in order, with explicit dependencies,
     assert.equal(type("migration-dump"), "pulumi-nodejs:dynamic/migration:DumpToBlob");
     assert.equal(type("migration-grant"), "pulumi-nodejs:dynamic/migration:ReadGrant");
     assert.equal(type("migration-restore"), "pulumi-nodejs:dynamic/heroku:Restore");
+    assert.equal(type("migration-source-checksums"), "pulumi-nodejs:dynamic/migration:SourceChecksums");
     assert.equal(type("migration-verify"), "pulumi-nodejs:dynamic/migration:Verification");
     assert.equal(type("migration-acceptance"), "command:local:Command");
     assert.equal(type("migration-cutover"), "pulumi-nodejs:dynamic/migration:Cutover");
@@ -43,7 +45,10 @@ test("Migration declares the guide's steps in order, with explicit dependencies,
     assert.ok(deps("migration-dump").includes("migration-freeze"));
     assert.ok(deps("migration-grant").includes("migration-dump"));
     for (const d of ["migration-grant", "migration-database"]) assert.ok(deps("migration-restore").includes(d), `restore after ${d}`);
-    assert.ok(deps("migration-verify").includes("migration-restore"));
+    // The source side of the checksums is read during the restore: after the dump, not after the restore.
+    assert.ok(deps("migration-source-checksums").includes("migration-dump"));
+    for (const d of ["migration-restore", "migration-grant"]) assert.ok(!deps("migration-source-checksums").includes(d), `source checksums beside ${d}`);
+    for (const d of ["migration-restore", "migration-source-checksums"]) assert.ok(deps("migration-verify").includes(d), `verify after ${d}`);
     assert.ok(deps("migration-acceptance").includes("migration-verify"));
     for (const d of ["migration-verify", "migration-acceptance"]) assert.ok(deps("migration-cutover").includes(d), `cutover after ${d}`);
 

@@ -19,8 +19,9 @@ import { seedDemoSource } from "../local/demo";
 import { pgBin } from "../lib/pgbin";
 import { pgEnv, withClient, quoteIdent } from "../lib/pg";
 import { isMigrationError } from "../lib/errors";
-import { verifyDatabases, classifySetting, scanRestoreLogs, mapLimit, normalizeAcrossVersions, type VerificationResult } from "../lib/verify";
+import { verifyDatabases, classifySetting, scanRestoreLogs, mapLimit, largestFirst, precomputeSourceChecksums, normalizeAcrossVersions, type SourceChecksums, type VerificationResult } from "../lib/verify";
 import { verificationProvider } from "../providers/verification";
+import { sourceChecksumsProvider } from "../providers/sourceChecksums";
 import type { PgConnection } from "../lib/types";
 
 const RICH_SCHEMA = "Ünïcødé Schema";
@@ -572,4 +573,83 @@ test("mapLimit runs at most `limit` tasks at once and keeps the order", async ()
     });
     assert.deepEqual(out, [50, 10, 40, 20, 30, 0]);
     assert.equal(peak, 2);
+});
+
+test("tables are checked largest first (with TOAST), ties by name, so a big table never starts last", () => {
+    const rel = (name: string, bytes: number, tableBytes?: number) => ({ schema: "public", name, bytes, tableBytes });
+    const order = largestFirst([rel("a_small", 8192), rel("b_toasted", 8192, 50_000_000), rel("c_big", 40_000_000, 40_100_000), rel("d_tie", 8192), rel("a_tie", 8192, 8192)]);
+    assert.deepEqual(order.map((t) => t.name), ["b_toasted", "c_big", "a_small", "a_tie", "d_tie"]);
+});
+
+test("source checksums computed during the restore are used while the source has provably not changed, and read again once it may have", async () => {
+    const target = await fx.copy("precomputed");
+    // Autovacuum's ANALYZE ends transactions too; keep it from moving the horizon during this test.
+    await fx.su("postgres", "ALTER SYSTEM SET autovacuum = off");
+    await fx.su("postgres", "SELECT pg_reload_conf()");
+    try {
+        const progress: string[] = [];
+        const pre = await precomputeSourceChecksums(fx.source, target, { concurrency: 2, onProgress: (m) => progress.push(m) });
+        assert.notEqual(pre.horizon, null);
+        assert.match(progress.join("\n"), /^source checksums of \d+ tables computed ahead in /);
+        const daily = pre.tables.find((t) => `${t.schema}.${t.name}` === "reporting.daily_sales");
+        assert.equal(daily?.rows, 188);
+        // A wrong precomputed checksum shows that they are used instead of reading the source again.
+        const tampered = { ...pre, tables: pre.tables.map((t) => (t === daily ? { ...t, checksum: "1" } : t)) };
+        const used = await verifyDatabases(fx.source, target, { concurrency: 3, sourceChecksums: tampered });
+        assert.deepEqual(used.problems.map((p) => p.replace(/-?\d+ on the target/, "N on the target")),
+            ["table reporting.daily_sales: same 188 rows, different content (checksum 1 on the source, N on the target)"]);
+        assert.ok(used.notes.some((n) => /^source checksums were computed during the restore \(.+\); the source has not changed since/.test(n)), used.notes.join("\n"));
+        // As they come back from Pulumi state: same values, other key order.
+        const fromState = JSON.parse(JSON.stringify({ ...pre, rendering: { utf8: pre.rendering.utf8, extraFloatDigits: pre.rendering.extraFloatDigits, hash: pre.rendering.hash } }));
+        const clean = await verifyDatabases(fx.source, target, { concurrency: 3, sourceChecksums: fromState });
+        assert.equal(clean.ok, true, clean.problems.join("\n"));
+        assert.ok(clean.notes.some((n) => n.startsWith("source checksums were computed during the restore")), clean.notes.join("\n"));
+        assert.equal(clean.tables.find((t) => t.name === "daily_sales")?.sourceChecksum, daily?.checksum);
+        // Any transaction that ends on the source cluster (here one that was assigned an id) may have
+        // changed a table: the precomputed checksums are set aside and the source is read again.
+        await fx.su("appdb", "SELECT txid_current()");
+        const reread = await verifyDatabases(fx.source, target, { concurrency: 3, sourceChecksums: tampered });
+        assert.equal(reread.ok, true, reread.problems.join("\n"));
+        assert.ok(reread.notes.some((n) => /^the source checksums computed during the restore were not used \(the source has ended transactions since \(transaction horizon \d+ then, \d+ now\)\): the source side was read again$/.test(n)), reread.notes.join("\n"));
+    } finally {
+        await fx.su("postgres", "ALTER SYSTEM RESET autovacuum");
+        await fx.su("postgres", "SELECT pg_reload_conf()");
+    }
+});
+
+test("the SourceChecksums provider computes the source side ahead, and never fails the update: a source it cannot read leaves no checksums and says why", async () => {
+    const target = await fx.copy("source-checksums");
+    const { password, ...settings } = fx.source;
+    const inputs = {
+        source: { ...settings, sslmode: "disable" as const },
+        targetUrl: `postgres://${target.user}:${target.password}@${target.host}:${target.port}/${target.database}?sslmode=disable`,
+        dumpEtag: "\"0x8DC1\"",
+        excludeTables: [{ table: "public.products", reason: "test" }],
+        concurrency: 2,
+    };
+    const ok = await sourceChecksumsProvider.create!.call({ sourcePassword: password } as never, inputs as never);
+    const outs = ok.outs as { checksums: SourceChecksums | null; error: string | null };
+    assert.equal(ok.id, "source-checksums-0x8DC1");
+    assert.equal(outs.error, null);
+    assert.ok(outs.checksums && outs.checksums.tables.some((t) => t.name === "daily_sales"));
+    assert.ok(!outs.checksums!.tables.some((t) => t.name === "products"), "excluded tables are not read");
+    assert.ok(!JSON.stringify(outs.checksums).includes(target.password!), "no credential in the outputs");
+
+    const failed = await sourceChecksumsProvider.create!.call({ sourcePassword: "wrong-password" } as never, inputs as never);
+    const f = failed.outs as { checksums: SourceChecksums | null; error: string | null };
+    assert.equal(f.checksums, null);
+    assert.match(f.error ?? "", /could not connect/);
+    assert.ok(!f.error!.includes("wrong-password"));
+
+    const diff = await sourceChecksumsProvider.diff!.call({} as never, ok.id, { ...inputs, ...outs } as never, { ...inputs, dumpEtag: "\"0x8DC2\"" } as never);
+    assert.deepEqual(diff.replaces, ["dumpEtag"]);
+});
+
+test("a side that cannot be reached ends verification with its connection error (settings and schema are read at the same time; nothing is left waiting)", async () => {
+    const target = await fx.copy("unreachable");
+    await assert.rejects(verifyDatabases(fx.source, { ...target, password: "not-the-password" }, { concurrency: 2 }), (err: unknown) => {
+        assert.match((err as Error).message, /could not connect/);
+        assert.ok(!(err as Error).message.includes("not-the-password"));
+        return true;
+    });
 });
