@@ -20,7 +20,7 @@ export const HTCAT_CONCURRENCY = 4;
 const RANGE_ATTEMPTS = 3;
 
 export interface HtcatResponse {
-    /** The body, in order. Destroy it to stop the download: no range is fetched after that. */
+    /** The body, in order. Destroy it to stop the download. */
     body: Readable;
     /** Total bytes, when the server said. */
     length: number | null;
@@ -116,16 +116,7 @@ export async function htcat(url: string, opts: { chunkBytes?: number; concurrenc
             fetched.set(at, p);
         }
     };
-    const write = (b: Buffer) => new Promise<void>((resolve) => {
-        if (stopped || out.write(b)) return resolve();
-        const go = () => {
-            out.off("drain", go);
-            out.off("close", go);
-            resolve();
-        };
-        out.on("drain", go);
-        out.on("close", go);
-    });
+    const write = (b: Buffer) => new Promise<void>((resolve) => (out.write(b) ? resolve() : out.once("drain", resolve)));
     (async () => {
         fetchAhead();
         for await (const c of first) {

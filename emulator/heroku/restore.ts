@@ -114,7 +114,6 @@ function pipeDownloadInto(
         childExited = true;
     });
     let length: number | null = null;
-    let body: Readable | undefined;
     const requests: http.ClientRequest[] = [];
     const downloaded = download(url, (r) => {
         requests.push(r);
@@ -123,8 +122,6 @@ function pipeDownloadInto(
         (d) =>
             new Promise<void>((resolve) => {
                 length = d.length;
-                body = d.res;
-                if (childExited) d.res.destroy();
                 d.res.on("data", (chunk: Buffer) => onBytes?.(chunk.length));
                 d.res.on("end", () => {
                     onDownloadEnd?.();
@@ -145,9 +142,6 @@ function pipeDownloadInto(
         },
     );
     return exited.then(async ({ code, signal }) => {
-        // Stop the download with the process (a `--list` pass needs only the archive's start):
-        // destroying the body stops htcat fetching further ranges.
-        body?.destroy();
         for (const r of requests) {
             r.destroy();
             track.requests.delete(r);
