@@ -78,25 +78,6 @@ test("htcat: a server without ranges (200) is streamed as one response", async (
     }
 });
 
-test("htcat: a range whose connection drops is fetched again; each range on a connection of its own", async () => {
-    let dropped = 0;
-    const sockets = new Set<unknown>();
-    const s = await serve((req, res) => {
-        sockets.add(req.socket);
-        if (req.headers.range === "bytes=300-599" && dropped++ === 0) return req.socket.destroy();
-        rangeServer(req, res);
-    });
-    try {
-        const r = await htcat(s.url, { chunkBytes: 300, concurrency: 2 });
-        assert.ok((await readAll(r.body)).equals(BODY));
-        assert.equal(dropped, 2, "dropped once, then served");
-        assert.deepEqual([...s.ranges].sort(), ["bytes=0-299", "bytes=300-599", "bytes=300-599", "bytes=600-899", "bytes=900-999"]);
-        assert.equal(sockets.size, 5, "no connection reused");
-    } finally {
-        await s.close();
-    }
-});
-
 test("htcat: a refusal is an HttpStatusError with the status and the body; a failed range fails the stream", async () => {
     const s = await serve((_req, res) => {
         res.writeHead(403, "Server failed to authenticate the request.");

@@ -6,9 +6,8 @@
  *
  * Here: a first `GET` with `Range: bytes=0-(chunk-1)`; a `206` with the total size in
  * `Content-Range` makes the remaining chunks ranged GETs, `concurrency` at a time, each held in
- * memory until its turn (at most `concurrency` chunks), each on a connection of its own and tried
- * again after a network failure; a `200` (no range support) is streamed as it comes. Errors are
- * the first response's status, a range's status, or a network failure, as one `Error`.
+ * memory until its turn (at most `concurrency` chunks); a `200` (no range support) is streamed as
+ * it comes. Errors are the first response's status, or a network failure, as one `Error`.
  */
 import * as http from "http";
 import * as https from "https";
@@ -16,8 +15,6 @@ import { PassThrough, type Readable } from "stream";
 
 export const HTCAT_CHUNK_BYTES = 8 * 1024 * 1024;
 export const HTCAT_CONCURRENCY = 4;
-/** Tries of one range before the download fails. */
-const RANGE_ATTEMPTS = 3;
 
 export interface HtcatResponse {
     /** The body, in order. Destroy it to stop the download. */
@@ -30,16 +27,14 @@ export interface HtcatResponse {
 
 export class HttpStatusError extends Error {
     constructor(readonly status: number, readonly statusMessage: string, readonly bodyText: string) {
-        super(statusMessage.startsWith("range ") ? statusMessage : `HTTP ${status} ${statusMessage}`.trim());
+        super(`HTTP ${status} ${statusMessage}`.trim());
     }
 }
 
 function get(u: URL, headers: Record<string, string>, onRequest: (r: http.ClientRequest) => void): Promise<http.IncomingMessage> {
     return new Promise((resolve, reject) => {
         const mod = u.protocol === "https:" ? https : http;
-        // A connection per range (agent: false): a kept-alive socket that sat idle while the
-        // restore was busy may have been closed by the server just as it is reused.
-        const req = mod.get(u, { headers, agent: false }, resolve);
+        const req = mod.get(u, { headers }, resolve);
         req.on("error", reject);
         onRequest(req);
     });
@@ -100,18 +95,12 @@ export async function htcat(url: string, opts: { chunkBytes?: number; concurrenc
         while (!stopped && next < starts.length && fetched.size < concurrency) {
             const at = starts[next++];
             const end = Math.min(total, at + chunk) - 1;
-            const once = () => get(u, { ...headers, range: `bytes=${at}-${end}` }, track).then(async (res) => {
-                if (res.statusCode !== 206) throw new HttpStatusError(res.statusCode ?? 0, `range ${at}-${end} answered HTTP ${res.statusCode}`, "");
+            const p = get(u, { ...headers, range: `bytes=${at}-${end}` }, track).then(async (res) => {
+                if (res.statusCode !== 206) throw new Error(`range ${at}-${end} answered HTTP ${res.statusCode}`);
                 const b = await readAll(res);
                 if (b.length !== end - at + 1) throw new Error(`range ${at}-${end} returned ${b.length} bytes`);
                 return b;
             });
-            // A range is idempotent: a network failure is tried again (RANGE_ATTEMPTS in all), an HTTP status is not.
-            const attempt = (n: number): Promise<Buffer> => once().catch((err: Error) => {
-                if (stopped || err instanceof HttpStatusError || n >= RANGE_ATTEMPTS) throw err;
-                return attempt(n + 1);
-            });
-            const p = attempt(1);
             p.catch(() => undefined); // handled when its turn comes
             fetched.set(at, p);
         }
