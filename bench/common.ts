@@ -4,12 +4,12 @@
  * peak memory of this process.
  */
 import { spawn } from "child_process";
-import { htcat } from "../emulator/heroku/htcat";
+import * as http from "http";
 import { pgEnv, withClient } from "../lib/pg";
 import { pgBin } from "../lib/pgbin";
 import { PgConnection } from "../lib/types";
 
-/** Streams `url` into `pg_restore --no-owner --no-acl -d <db>` as Heroku's transfer does (htcat, then pg_restore). */
+/** Streams `url` into `pg_restore --no-owner --no-acl -d <db>` as Heroku's transfer does. */
 export function restoreFromUrl(url: string, db: PgConnection): Promise<number> {
     return new Promise((resolve, reject) => {
         const t0 = Date.now();
@@ -20,8 +20,10 @@ export function restoreFromUrl(url: string, db: PgConnection): Promise<number> {
         let err = "";
         child.stderr!.on("data", (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
         child.stdin!.on("error", () => undefined);
-        // Heroku's transfer downloads with htcat (concurrent ranged GETs), as the emulator does.
-        htcat(url).then((r) => r.body.pipe(child.stdin!), reject);
+        http.get(url, (res) => {
+            if (res.statusCode !== 200) return reject(new Error(`GET ${res.statusCode}`));
+            res.pipe(child.stdin!);
+        }).on("error", reject);
         child.on("close", (code) => (code === 0 ? resolve(Date.now() - t0) : reject(new Error(`pg_restore exited ${code}: ${err}`))));
     });
 }

@@ -1,7 +1,6 @@
 /**
  * A restore transfer, performed for real the way Heroku's transfer service (transferatu) does it:
- * the backup URL is downloaded by htcat (htcat.ts: concurrent ranged GETs, in order) and streamed
- * (never written to disk) into
+ * the backup URL is streamed (never written to disk) into
  * `pg_restore --verbose --no-owner --no-acl --format=custom` connected as the add-on's own
  * database user, so every object ends up owned by that user and no role from the source is
  * needed. Before that the emulator:
@@ -17,13 +16,13 @@
  * `warnings = N` (the CLI shows "Finished with N warnings").
  */
 import * as http from "http";
+import * as https from "https";
 import { spawn, ChildProcess } from "child_process";
-import type { Readable } from "stream";
+import type { IncomingMessage } from "http";
 import type { AddonRecord, TransferRecord } from "./state";
 import { AdminTarget, availableExtensions, preinstallExtensions, resetAddonDatabase, trustedExtensions } from "./db";
 import { HEROKU_EXTENSIONS_SOURCE, isSupportedExtension } from "./extensions";
 import { dataTime } from "./util";
-import { HTCAT_CONCURRENCY, HttpStatusError, htcat } from "./htcat";
 import { redact } from "../../lib/redact";
 
 export interface RestoreDeps {
@@ -52,31 +51,41 @@ class TransferFailure extends Error {
 }
 
 interface Download {
-    res: Readable;
+    res: IncomingMessage;
     length: number | null;
 }
 
-/**
- * The backup URL's body, downloaded as Heroku's transfer does (htcat.ts: parallel ranged GETs
- * written out in order); `concurrency` 1 for the passes that read only the archive's start.
- */
-function download(url: string, onRequest: (req: http.ClientRequest) => void, concurrency = HTCAT_CONCURRENCY): Promise<Download> {
-    let u: URL;
-    try {
-        u = new URL(url);
-    } catch {
-        return Promise.reject(new TransferFailure("backup URL is not a valid URL"));
-    }
-    return htcat(url, { concurrency, userAgent: "htcat (heroku-emulator)", onRequest }).then(
-        (r) => ({ res: r.body, length: r.length }),
-        (err: Error) => {
-            if (err instanceof HttpStatusError) {
-                const code = /<Code>([^<]+)<\/Code>/.exec(err.bodyText)?.[1];
-                throw new TransferFailure(`download failed: ${u.protocol}//${u.host}${u.pathname} answered HTTP ${err.status} ${err.statusMessage}${code ? ` (${code})` : ""}`.trim());
+function download(url: string, onRequest: (req: http.ClientRequest) => void): Promise<Download> {
+    return new Promise((resolve, reject) => {
+        let u: URL;
+        try {
+            u = new URL(url);
+        } catch {
+            reject(new TransferFailure("backup URL is not a valid URL"));
+            return;
+        }
+        const mod = u.protocol === "https:" ? https : http;
+        const req = mod.get(u, { headers: { "user-agent": "htcat (heroku-emulator)" } }, (res) => {
+            const status = res.statusCode ?? 0;
+            if (status < 200 || status >= 300) {
+                let body = "";
+                res.setEncoding("utf8");
+                res.on("data", (d: string) => {
+                    if (body.length < 2000) body += d;
+                });
+                res.on("end", () => {
+                    const code = /<Code>([^<]+)<\/Code>/.exec(body)?.[1];
+                    reject(new TransferFailure(`download failed: ${u.protocol}//${u.host}${u.pathname} answered HTTP ${status} ${res.statusMessage ?? ""}${code ? ` (${code})` : ""}`.trim()));
+                });
+                res.on("error", () => reject(new TransferFailure(`download failed: HTTP ${status}`)));
+                return;
             }
-            throw new TransferFailure(`download failed: ${err.message}`);
-        },
-    );
+            const len = res.headers["content-length"];
+            resolve({ res, length: len !== undefined && /^\d+$/.test(len) ? Number(len) : null });
+        });
+        req.on("error", (err) => reject(new TransferFailure(`download failed: ${err.message}`)));
+        onRequest(req);
+    });
 }
 
 interface ProcResult {
@@ -95,7 +104,6 @@ function pipeDownloadInto(
     track: { requests: Set<http.ClientRequest>; children: Set<ChildProcess> },
     onBytes?: (n: number) => void,
     onDownloadEnd?: () => void,
-    concurrency?: number,
 ): Promise<ProcResult & { length: number | null; downloadError?: Error }> {
     track.children.add(child);
     let stdout = "";
@@ -108,17 +116,17 @@ function pipeDownloadInto(
         child.on("error", () => resolve({ code: 127, signal: null }));
     });
     child.stdin?.on("error", () => undefined); // EPIPE when the process stops reading early
+    let req: http.ClientRequest | undefined;
     let downloadError: Error | undefined;
     let childExited = false;
     child.on("close", () => {
         childExited = true;
     });
     let length: number | null = null;
-    const requests: http.ClientRequest[] = [];
     const downloaded = download(url, (r) => {
-        requests.push(r);
+        req = r;
         track.requests.add(r);
-    }, concurrency).then(
+    }).then(
         (d) =>
             new Promise<void>((resolve) => {
                 length = d.length;
@@ -142,10 +150,8 @@ function pipeDownloadInto(
         },
     );
     return exited.then(async ({ code, signal }) => {
-        for (const r of requests) {
-            r.destroy();
-            track.requests.delete(r);
-        }
+        req?.destroy();
+        if (req) track.requests.delete(req);
         track.children.delete(child);
         await Promise.race([downloaded, new Promise((r) => setTimeout(r, 1000))]);
         return { code, signal, stdout, length, downloadError };
@@ -243,7 +249,7 @@ export function startRestore(transfer: TransferRecord, addon: AddonRecord, reque
         list.stderr?.on("data", (d: string) => {
             listErr += d;
         });
-        const toc = await pipeDownloadInto(transfer.from_url, list, track, undefined, undefined, 1);
+        const toc = await pipeDownloadInto(transfer.from_url, list, track);
         checkStopped();
         if (toc.downloadError && toc.code !== 0) throw toc.downloadError;
         if (toc.code !== 0) {
@@ -270,7 +276,7 @@ export function startRestore(transfer: TransferRecord, addon: AddonRecord, reque
         const preinstall = [...requested];
         if (needSuper.length > 0) {
             const pre = spawn(deps.pgRestorePath, ["--schema-only", "--section=pre-data", "--file=-"], { env: pgEnv, stdio: ["pipe", "pipe", "ignore"] });
-            const script = await pipeDownloadInto(transfer.from_url, pre, track, undefined, undefined, 1);
+            const script = await pipeDownloadInto(transfer.from_url, pre, track);
             checkStopped();
             const schemas = extensionSchemas(script.stdout);
             for (const e of needSuper) {
