@@ -240,8 +240,8 @@ const COPY_SAMPLE_FACTOR = 4;
  * rehearsal measures, so it is a line of its own.
  */
 export const ESTIMATE_ASSUMPTIONS = Object.freeze({
-    /** pg_dump's time per table byte, relative to the COPY sample's (it also writes the archive). */
-    dumpReadFactor: 1,
+    /** pg_dump's time per table byte, relative to the COPY sample's (pg_dump copies whole tables, the sample a LIMIT query). */
+    dumpReadFactor: 0.8,
     /** Archive bytes the upload into Azure Blob Storage carries per second (Azurite here: about 50 MiB/s). */
     uploadBytesPerSec: 50 * MiB,
     /** Table bytes (data, TOAST, large objects) pg_restore writes per second, with their WAL. */
@@ -251,7 +251,7 @@ export const ESTIMATE_ASSUMPTIONS = Object.freeze({
     /** Heroku's transfer set-up (queueing, download start, pg_restore start-up) before and after pg_restore: not measured here. */
     herokuOverheadSeconds: 60,
     /** Verification's time per table byte, relative to the checksum sample's (source and target at once). */
-    verifyScanFactor: 1.5,
+    verifyScanFactor: 0.75,
     /** Connection set-up and per-object round trips of the verification. */
     verifyOverheadSeconds: 1,
     /** Config vars, maintenance off, process types scaled back (dynos restart). */
