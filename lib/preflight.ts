@@ -611,7 +611,7 @@ async function measureReadRate(c: Client, relations: RelRow[], sampleBytes: numb
         const scannedRows = Number(counted.rows[0].n);
         const scanTableBytes = bytesPerRow > 0 ? scannedRows * bytesPerRow : wireBytes * (scannedRows / Math.max(1, rowsRead));
         await c.query("RELEASE SAVEPOINT preflight_sample");
-        // The same rows the way pg_dump reads them: COPY ... TO STDOUT, text encoded by the server
+        // The table's first rows the way pg_dump reads them: COPY ... TO STDOUT, text encoded by the server
         // and sent in CopyData messages (node-postgres reads and drops them without parsing rows).
         // Nothing is kept on this side, so it reads COPY_SAMPLE_FACTOR times as many rows: a
         // longer sample is steadier on a busy server.
