@@ -27,6 +27,7 @@ import { containerClient, ensureContainer, makeReadSas } from "../lib/blob";
 import { DEFAULT_DUMP_COMPRESSION } from "../lib/compression";
 import { withClient } from "../lib/pg";
 import { pgBin, pgToolVersion } from "../lib/pgbin";
+import { ESTIMATE_ASSUMPTIONS } from "../lib/preflight";
 import { BlobTarget } from "../lib/types";
 import { startAzurite } from "../local/azurite";
 import { startCluster } from "../local/postgres";
@@ -45,12 +46,29 @@ interface SizeResult {
     generateSeconds: number;
     guide: { dump: number; upload: number; restore: number; total: number; dumpBytes: number; peakRssBytes: number };
     ours: { stages: Record<string, number>; dump: number; restore: number; verify: number; freeze: number; dumpBytes: number; peakRssBytes: number; progressLines: number; status: string; compression: string };
-    /** Preflight's estimate for the same run (seconds, bytes), to see how far off it is. */
-    estimate?: { dump: number; restore: number; verify: number; total: number; archiveBytes: number };
+    /** Preflight's estimate for the same run (seconds, bytes), to see how far off it is, component by component. */
+    estimate?: { dump: number; upload: number; dumpUpload: number; restore: number; herokuOverhead: number; verify: number; cutover: number; total: number; archiveBytes: number; uploadBytesPerSec: number; readBytesPerSec: number; scanBytesPerSec: number; dataBytes: number; indexBytes: number };
+    /** Where the emulator's restore stage went, from the transfer log's timestamps (1 s resolution) and the stage time. */
+    restorePhases?: { pgRestore: number; download: number; afterDownload: number; stage: number; other: number };
     floor: { dump: number; restore: number; total: number; dumpBytes: number };
 }
 
 const s = (ms: number) => Math.round(ms / 100) / 10;
+
+/**
+ * The emulator's restore, from its transfer log (timestamps to the second; the CLI does not see
+ * the emulator's internal lines): pg_restore until the download is done, pg_restore after the
+ * download, and what the stage took beyond that (archive check, database reset, extensions,
+ * starting the transfer, polling, fetching the logs).
+ */
+function phasesOf(logs: { created_at: string; message: string }[], stageMs: number): SizeResult["restorePhases"] {
+    const time = (l?: { created_at: string }) => (l ? Date.parse(l.created_at.replace(" +0000", "Z").replace(" ", "T")) : NaN);
+    const first = time(logs.find((x) => /^pg_restore: /.test(x.message)));
+    const downloaded = time(logs.find((x) => /^download done/.test(x.message)));
+    const last = time(logs[logs.length - 1]);
+    if ([first, last, downloaded].some((x) => Number.isNaN(x))) return undefined;
+    return { pgRestore: s(last - first), download: s(downloaded - first), afterDownload: s(last - downloaded), stage: s(stageMs), other: s(stageMs - (last - first)) };
+}
 
 /** One size, in this process. */
 async function runOne(sizeMb: number): Promise<SizeResult> {
@@ -106,7 +124,12 @@ async function runOne(sizeMb: number): Promise<SizeResult> {
         say(`(2) ours (${up.report.status}): ${FROZEN_STAGES.filter((k) => k in stages).map((k) => `${k} ${s(stages[k])} s`).join(", ")}; frozen ${s(frozen)} s`);
         const plan = JSON.parse(fs.readFileSync(path.join(dir, "preflight.json"), "utf8"));
         const e = plan.estimate;
-        const estimate = e ? { dump: e.dumpSeconds, restore: e.restoreSeconds, verify: e.verifySeconds, total: e.totalSeconds, archiveBytes: e.archiveBytes } : undefined;
+        const estimate = e ? {
+            dump: e.dumpSeconds, upload: e.uploadSeconds, dumpUpload: e.dumpUploadSeconds, restore: e.restoreSeconds, herokuOverhead: e.herokuOverheadSeconds,
+            verify: e.verifySeconds, cutover: e.cutoverSeconds, total: e.totalSeconds, archiveBytes: e.archiveBytes, uploadBytesPerSec: ESTIMATE_ASSUMPTIONS.uploadBytesPerSec,
+            readBytesPerSec: e.readBytesPerSec, scanBytesPerSec: e.scanBytesPerSec, dataBytes: e.dataBytes, indexBytes: e.indexBytes,
+        } : undefined;
+        const restorePhases = phasesOf(up.report.restore.logs, stages.restore ?? 0);
         const down = await rehearse("destroy", dir);
         if (!up.ok || !down.ok) throw new Error(`the rehearsal failed: ${up.report.error ?? down.report.error}`);
 
@@ -140,6 +163,7 @@ async function runOne(sizeMb: number): Promise<SizeResult> {
             },
             floor: { dump: s(floorDump), restore: s(floorRestore), total: s(floorDump + floorRestore), dumpBytes: floorBytes },
             estimate,
+            restorePhases,
         };
     } finally {
         await azurite.stop().catch(() => undefined);
@@ -185,7 +209,22 @@ function report(results: SizeResult[], totalSeconds: number): void {
     for (const r of results) {
         const e = r.estimate;
         if (!e) continue;
-        lines.push(`${(r.databaseBytes / MiB).toFixed(0)} MiB: preflight's estimate / measured: dump ${ratio(e.dump, r.ours.dump)}, restore ${ratio(e.restore, r.ours.restore)}, verification ${ratio(e.verify, r.ours.verify)}, archive size ${ratio(e.archiveBytes, r.ours.dumpBytes)}`);
+        // Each component against the run that measures it alone: pg_dump to a file (the floor,
+        // same compression when ours is 0), the guide's upload of its file (same rate assumption,
+        // its own archive size), our streamed dump stage, our restore stage, our verification.
+        const guideUploadEstimate = r.guide.dumpBytes / e.uploadBytesPerSec;
+        const measured = r.ours.dump + r.ours.restore + r.ours.verify;
+        const estimated = e.dumpUpload + e.restore + e.verify;
+        lines.push(`${(r.databaseBytes / MiB).toFixed(0)} MiB: preflight's estimate / measured (1.0 is exact; goal 0.7-1.3 each):`,
+            `  dump (pg_dump alone, vs (3)'s dump${r.ours.compression === "0" ? "" : `; ours compresses at ${r.ours.compression}, (3) does not`}): ${e.dump} / ${r.floor.dump} s = ${ratio(e.dump, r.floor.dump)}`,
+            `  upload (rate, vs (1)'s upload of its ${(r.guide.dumpBytes / MiB).toFixed(0)} MiB file): ${s(guideUploadEstimate * 1000)} / ${r.guide.upload} s = ${ratio(guideUploadEstimate, r.guide.upload)}`,
+            `  dump + upload streamed (vs (2)'s dump stage): ${e.dumpUpload} / ${r.ours.dump} s = ${ratio(e.dumpUpload, r.ours.dump)}`,
+            `  restore (vs (2)'s restore stage): ${e.restore} / ${r.ours.restore} s = ${ratio(e.restore, r.ours.restore)}; vs (3)'s pg_restore: ${ratio(e.restore, r.floor.restore)}`,
+            `  verification (vs (2)'s verify stage): ${e.verify} / ${r.ours.verify} s = ${ratio(e.verify, r.ours.verify)}`,
+            `  measured components together: ${s(estimated * 1000)} / ${s(measured * 1000)} s = ${ratio(estimated, measured)}; archive size ${ratio(e.archiveBytes, r.ours.dumpBytes)}`,
+            `  not measured here, in the estimate's total of ${e.total} s: Heroku's own overhead ${e.herokuOverhead} s, cutover ${e.cutover} s`);
+        const p = r.restorePhases;
+        if (p) lines.push(`  (2)'s restore stage ${p.stage} s: pg_restore ${p.pgRestore} s (${p.download} s until the download was done, ${p.afterDownload} s after it), everything else ${p.other} s (archive check, database reset, transfer start, polling; log timestamps are to the second)`);
     }
     if (results.length > 1) {
         const [a, b] = [results[0], results[results.length - 1]];

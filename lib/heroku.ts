@@ -850,12 +850,19 @@ export interface TransferProgress {
  * Polls the transfer (verbose=false) until `finished_at` (or `canceled_at`) is set, then fetches it
  * once more with `?verbose=true` so the result carries `logs` (like lib/pg/backups.js poll).
  * Returns the finished transfer whether it succeeded or not: the caller decides.
- * @default timeoutMs 43200000 (12 h), pollMs 3000 (pg:backups:restore's minimum interval)
+ *
+ * Once the whole archive is downloaded (processed_bytes reached source_bytes) only pg_restore's
+ * last tables and index builds remain, and the freeze waits for every second between the end and
+ * the poll that sees it: the next `finishPolls` polls come every `finishPollMs`, then `pollMs`
+ * again (a long index build costs at most `finishPolls` extra requests).
+ * @default timeoutMs 43200000 (12 h), pollMs 3000 (pg:backups:restore's minimum interval), finishPollMs pollMs, finishPolls 20
  */
 export async function waitForTransfer(ep: HerokuEndpoints, appId: string, transferUuid: string,
-    opts: WaitOptions & { onProgress?: (p: TransferProgress) => void } = {}): Promise<HerokuTransfer> {
+    opts: WaitOptions & { onProgress?: (p: TransferProgress) => void; finishPollMs?: number; finishPolls?: number } = {}): Promise<HerokuTransfer> {
     const timeoutMs = opts.timeoutMs ?? 43_200_000;
     const pollMs = opts.pollMs ?? 3000;
+    const finishPollMs = opts.finishPollMs ?? pollMs;
+    let finishPolls = opts.finishPolls ?? 20;
     const now = opts.now ?? (() => Date.now());
     const sleep = opts.sleep ?? defaultSleep;
     const ro = requestOpts(opts);
@@ -876,7 +883,13 @@ export async function waitForTransfer(ep: HerokuEndpoints, appId: string, transf
                 `has not finished after ${duration(timeoutMs)} (last status: ${p.message}, ${p.processedBytes} of ${p.sourceBytes} bytes processed).`,
                 `It keeps running on Heroku; re-running the update resumes watching this same transfer. Follow it with \`heroku pg:backups:info ${transferName(t)}\`.`);
         }
-        await sleep(pollMs);
+        const downloaded = p.sourceBytes > 0 && p.processedBytes >= p.sourceBytes;
+        if (downloaded && finishPolls > 0) {
+            finishPolls--;
+            await sleep(finishPollMs);
+        } else {
+            await sleep(pollMs);
+        }
     }
     try {
         return await getTransfer(ep, appId, transferUuid, { ...ro, verbose: true });

@@ -94,6 +94,9 @@ export const herokuRestoreProvider: pulumi.dynamic.ResourceProvider & SourceAwar
             const done = await heroku.waitForTransfer(ep, inputs.appId, started.uuid, {
                 timeoutMs: (inputs.timeoutMinutes ?? 240) * 60_000,
                 pollMs: 2000,
+                // After the download only pg_restore's tail remains: notice its end within half a second.
+                finishPollMs: 500,
+                finishPolls: 20,
                 onProgress: (p: { processedBytes: number; sourceBytes?: number; message?: string }) => {
                     const status = p.message ?? "";
                     const changed = status !== lastStatus;

@@ -559,6 +559,35 @@ test("waitForTransfer success: polls quietly, then fetches verbose logs; progres
     });
 });
 
+test("waitForTransfer: once the archive is downloaded, the next finishPolls polls come every finishPollMs, then pollMs again", async () => {
+    const o = observer();
+    const running = transfer({ started_at: "2024-01-01T00:00:01Z", processed_bytes: 400 });
+    const downloaded = transfer({ started_at: "2024-01-01T00:00:01Z", processed_bytes: 1000 });
+    const done = transfer({ started_at: "2024-01-01T00:00:01Z", processed_bytes: 1000, finished_at: "2024-01-01T00:00:09Z", succeeded: true });
+    // Two polls mid-download, five with the download done (pg_restore building indexes), then finished.
+    const states = [running, running, downloaded, downloaded, downloaded, downloaded, downloaded, done];
+    let polls = 0;
+    await withServer((req, res) => {
+        if (req.url.endsWith("?verbose=true")) json(res, 200, { ...done, logs: [] });
+        else json(res, 200, states[Math.min(polls++, states.length - 1)]);
+    }, async (s, ep) => {
+        const t = await waitForTransfer(ep, "id-myapp", "tr-uuid-1", { pollMs: 2000, finishPollMs: 500, finishPolls: 3, sleep: o.sleep, log: o.log });
+        assert.equal(t.succeeded, true);
+        assert.deepEqual(o.sleeps, [2000, 2000, 500, 500, 500, 2000, 2000]);
+        assert.equal(s.requests.length, 9, "8 polls and the verbose fetch");
+    });
+    // Without finishPollMs nothing changes for other callers.
+    const o2 = observer();
+    polls = 0;
+    await withServer((req, res) => {
+        if (req.url.endsWith("?verbose=true")) json(res, 200, { ...done, logs: [] });
+        else json(res, 200, states[Math.min(polls++, states.length - 1)]);
+    }, async (_s, ep) => {
+        await waitForTransfer(ep, "id-myapp", "tr-uuid-1", { pollMs: 3000, sleep: o2.sleep, log: o2.log });
+        assert.deepEqual(o2.sleeps, [3000, 3000, 3000, 3000, 3000, 3000, 3000]);
+    });
+});
+
 test("waitForTransfer failure: returns the failed transfer with its logs; the caller decides", async () => {
     const failed = transfer({ started_at: "2024-01-01T00:00:01Z", finished_at: "2024-01-01T00:00:05Z", processed_bytes: 10, succeeded: false });
     await withServer((req, res) => {

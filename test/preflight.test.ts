@@ -222,11 +222,14 @@ test("preview on the demo source: no blocking finding, several owners, an estima
     assert.equal(e.sampleRows, 3000, "the whole (small) table fits in the sample");
     assert.ok(e.readBytesPerSec > 0 && e.scanBytesPerSec > 0);
     assert.ok(e.dataBytes > 400 * 1024);
-    assert.equal(e.uploadSeconds, 0);
-    assert.ok(e.restoreSeconds >= ESTIMATE_ASSUMPTIONS.restoreOverheadSeconds);
+    assert.ok(e.sampleCopyMs > 0, "the sample was also read by COPY TO STDOUT, as pg_dump reads it");
+    assert.equal(e.sampleCopyTableBytes, e.sampleTableBytes, "the small table: COPY's sample (4x the rows) is the whole table too");
+    assert.ok(Math.abs(e.readBytesPerSec / (e.sampleCopyTableBytes / (Math.max(e.sampleCopyMs, 1) / 1000)) - 1) < 0.01, "the read rate is COPY's");
+    assert.equal(e.dumpUploadSeconds, Math.max(e.dumpSeconds, e.uploadSeconds));
+    assert.equal(e.herokuOverheadSeconds, ESTIMATE_ASSUMPTIONS.herokuOverheadSeconds);
     assert.equal(e.cutoverSeconds, ESTIMATE_ASSUMPTIONS.cutoverSeconds);
-    assert.equal(e.totalSeconds, Math.round((e.dumpSeconds + e.uploadSeconds + e.restoreSeconds + e.verifySeconds + e.cutoverSeconds) * 10) / 10);
-    assert.equal(e.assumptions.length, 7);
+    assert.equal(e.totalSeconds, Math.round((e.dumpUploadSeconds + e.restoreSeconds + e.herokuOverheadSeconds + e.verifySeconds + e.cutoverSeconds) * 10) / 10);
+    assert.equal(e.assumptions.length, 8);
     assert.equal(e.compression, "0");
     assert.equal(e.archiveBytes, Math.round(e.dataBytes * 1.2), "uncompressed: the archive is a bit larger than the data");
     assert.equal(e.assumptions[1], "The dump is not compressed (dumpCompression 0): the archive is about 120% of the data (values travel as text, bytea as hex), and pg_dump goes as fast as it reads.");
@@ -238,7 +241,7 @@ test("preview on the demo source: no blocking finding, several owners, an estima
     assert.ok(z6.archiveBytes < e.archiveBytes);
     assert.ok(z6.assumptions[1].startsWith("pg_dump compresses (dumpCompression 6) at about "), z6.assumptions[1]);
     assert.match(e.assumptions[0], /^Read rate measured on public\.order_items: 3000 rows \(/);
-    assert.match(find(p, "freeze_estimate").message, new RegExp(`^Estimated write freeze: \\d+m\\d\\ds = dump and upload \\d+s \\+ restore 1m\\d\\ds \\+ verification \\d+s \\+ cutover 30s, for ${formatBytes(e.dataBytes).replace(".", "\\.")} of table data and ${formatBytes(e.indexBytes).replace(".", "\\.")} of indexes at a measured [\\d.]+ [KMG]iB/s\\.$`));
+    assert.match(find(p, "freeze_estimate").message, new RegExp(`^Estimated write freeze: \\d+m\\d\\ds = dump and upload \\d+s \\+ restore \\d+s \\+ Heroku's own overhead 1m00s \\(assumed\\) \\+ verification \\d+s \\+ cutover 30s, for ${formatBytes(e.dataBytes).replace(".", "\\.")} of table data and ${formatBytes(e.indexBytes).replace(".", "\\.")} of indexes at a measured [\\d.]+ [KMG]iB/s\\.$`));
 
     // The files the rehearsal writes beside its migration report.
     const md = renderPreflightMarkdown(p);
