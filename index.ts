@@ -116,5 +116,7 @@ async function azureServerLocation(sourceHost: string, resourceGroup: string | u
     } catch (err) {
         pulumi.log.warn(`retire: the Azure subscription of the source server could not be read (${err instanceof Error ? err.message : String(err)}); pulumi destroy will refuse to delete it until \`pulumi up\` records it.`);
     }
-    return { resourceGroup: resourceGroup ?? (backup?.state === "checked" ? backup.resourceGroup : undefined), subscriptionId, armEndpoint: armEndpointForHost(sourceHost) };
+    const group = resourceGroup ?? (backup?.state === "checked" ? backup.resourceGroup : undefined);
+    if (!group) pulumi.log.warn(`retire: the resource group of the source server is unknown (${backup?.state === "unavailable" ? backup.reason.replace(/\.$/, "") : "not found"}); pulumi destroy will refuse to delete it: set \`sourceResourceGroup\` and run \`pulumi up\` again.`);
+    return { resourceGroup: group, subscriptionId, armEndpoint: armEndpointForHost(sourceHost) };
 }

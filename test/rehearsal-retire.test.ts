@@ -5,6 +5,7 @@
  *   happen leaves no retirement record, and destroy deletes the dump and leaves the source; after a
  *   verified cutover, destroy refuses to retire it, says why, and still deletes the dump;
  * - opting in is an update of the inert record kept while only the confirmation is set;
+ * - a cutover rolled back (config `rollback`): destroy refuses to retire, says why, deletes the dump;
  * - the demo source the rehearsal started: destroy stops the cluster and removes its data directory.
  */
 import { test, before, after } from "node:test";
@@ -67,6 +68,20 @@ test("SOURCE_DATABASE_URL: no cutover, no retirement; after a verified cutover d
     assert.equal(d2.status, 0, d2.out);
     assert.match(d2.out, new RegExp(`\\[SourceRetirement\\] refused to retire 127\\.0\\.0\\.1:${fx.sourceConn.port}: it is not an Azure Database for PostgreSQL server and not the source cluster this rehearsal started \\(SOURCE_DATABASE_URL, or not a rehearsal\\)\\. Nothing was retired; the rest of destroy goes on\\.`));
     assert.match(d2.out, /\[DumpToBlob\] deleted dump/);
+    assert.deepEqual(await fx.blobs(), []);
+    assert.equal(await sourceAnswers(), true);
+});
+
+test("a rolled-back cutover: destroy refuses to retire the source, says why, and still deletes the dump", async () => {
+    const up = fx.rehearse("up", RETIRE);
+    assert.equal(up.status, 0, up.out);
+    const rb = fx.rehearse("up", { ...RETIRE, rollback: "true" });
+    assert.equal(rb.status, 0, rb.out);
+    assert.match(rb.out, /~ {2}update {3}pulumi-nodejs:dynamic\/migration:SourceRetirement migration-retire-source/);
+    const d = fx.rehearse("destroy", { ...RETIRE, rollback: "true" });
+    assert.equal(d.status, 0, d.out);
+    assert.match(d.out, /\[SourceRetirement\] refused to retire 127\.0\.0\.1: the cutover of [0-9T:.Z-]+ was rolled back at [0-9T:.Z-]+, so the apps use 127\.0\.0\.1 again\. Nothing was retired; the rest of destroy goes on\./);
+    assert.match(d.out, /\[DumpToBlob\] deleted dump/);
     assert.deepEqual(await fx.blobs(), []);
     assert.equal(await sourceAnswers(), true);
 });
