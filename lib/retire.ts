@@ -188,7 +188,7 @@ export async function retireAzureServer(o: ArmRetireOptions): Promise<ArmRetireR
 
     const got = await armRequest("GET", `${serverUrl}?${api}`, o.token, timeoutMs);
     if (got.status === 404) {
-        log(`${where} does not exist (any more): nothing to retire`);
+        log(`no flexible server ${where}: it was deleted already, or it is not a flexible server (a Single Server is not retired by this program); nothing was retired`);
         return { deleted: false };
     }
     if (got.status !== 200) throw fail("reading the server", got, `Nothing was changed. ${permissionHint(got.status)}Then run \`pulumi destroy\` again.`);

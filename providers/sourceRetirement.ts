@@ -81,7 +81,7 @@ export const sourceRetirementProvider: pulumi.dynamic.ResourceProvider = {
             const token = await armToken(process.env, armEndpoint);
             registerSecret(token);
             const done = await retireAzureServer({ token, subscriptionId: r.subscriptionId, resourceGroup: r.resourceGroup, serverName: r.serverName, armEndpoint, log: (line) => progress(SUBJECT, line) });
-            progress(SUBJECT, done.deleted ? `retired ${r.serverName}: deleted at ${done.deletedAt}, after the on-demand backup ${done.backupName} (it is deleted with the server; keep your own dump if you need the data later)` : `${r.serverName} was already deleted`);
+            progress(SUBJECT, done.deleted ? `retired ${r.serverName}: deleted at ${done.deletedAt}, after the on-demand backup ${done.backupName} (it is deleted with the server; keep your own dump if you need the data later)` : `${r.serverName}: nothing was retired (see above)`);
             return;
         }
         // Not an Azure host: only the local source cluster the rehearsal started stands in for the server.

@@ -219,8 +219,10 @@ test("ARM: a failed backup stops before the DELETE; a server already gone is not
 
     const gone = await armServer(() => ({ status: 404, body: { error: { code: "ResourceNotFound", message: "not found" } } }));
     try {
-        const r = await retireAzureServer({ token: "tok-456", subscriptionId: "00000000-0000-0000-0000-000000000001", resourceGroup: "rg-db", serverName: "myserver", armEndpoint: gone.base });
+        const log: string[] = [];
+        const r = await retireAzureServer({ token: "tok-456", subscriptionId: "00000000-0000-0000-0000-000000000001", resourceGroup: "rg-db", serverName: "myserver", armEndpoint: gone.base, log: (l) => log.push(l) });
         assert.deepEqual(r, { deleted: false });
+        assert.deepEqual(log, ["no flexible server myserver (resource group rg-db, subscription 00000000-0000-0000-0000-000000000001): it was deleted already, or it is not a flexible server (a Single Server is not retired by this program); nothing was retired"]);
         assert.deepEqual(gone.requests, [`GET ${SERVER_PATH}${API}`]);
     } finally {
         await gone.close();
