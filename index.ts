@@ -59,7 +59,9 @@ export = async () => {
         throw new MigrationError("preflight", `${blocking.length} blocking finding(s): ${blocking.map(findingKey).join(", ")}. Nothing was created or frozen.`, blocking.map((f) => f.action).join(" "));
     }
 
-    const migration = new Migration("migration", { settings, preflight, reportDir });
+    // Where the Azure server lives, recorded for `retireSourceServer` (pulumi destroy cannot run the program).
+    const sourceServer = server && settings.retireSource.enabled ? await azureServerLocation(settings.source.host, settings.sourceResourceGroup, azureBackup) : undefined;
+    const migration = new Migration("migration", { settings, preflight, reportDir, sourceServer });
     const outputs = {
         herokuAppName: migration.appName,
         herokuAppUrl: migration.appUrl,
@@ -104,4 +106,17 @@ async function sourceBackups(server: string, host: string, resourceGroup: string
         return noCredentials(err);
     }
     return checkAzureBackups({ token, subscriptionId, serverName: server, resourceGroup, armEndpoint: armEndpointForHost(host) });
+}
+
+/** Subscription, resource group (config, else where the backup check found the server) and ARM endpoint of the source server. */
+async function azureServerLocation(sourceHost: string, resourceGroup: string | undefined, backup: AzureBackupCheck | undefined): Promise<{ resourceGroup?: string; subscriptionId?: string; armEndpoint: string }> {
+    let subscriptionId: string | undefined;
+    try {
+        subscriptionId = (await authorization.getClientConfig()).subscriptionId;
+    } catch (err) {
+        pulumi.log.warn(`retire: the Azure subscription of the source server could not be read (${err instanceof Error ? err.message : String(err)}); pulumi destroy will refuse to delete it until \`pulumi up\` records it.`);
+    }
+    const group = resourceGroup ?? (backup?.state === "checked" ? backup.resourceGroup : undefined);
+    if (!group) pulumi.log.warn(`retire: the resource group of the source server is unknown (${backup?.state === "unavailable" ? backup.reason.replace(/\.$/, "") : "not found"}); pulumi destroy will refuse to delete it: set \`sourceResourceGroup\` and run \`pulumi up\` again.`);
+    return { resourceGroup: group, subscriptionId, armEndpoint: armEndpointForHost(sourceHost) };
 }

@@ -17,6 +17,8 @@ import { SourceChecksums } from "../providers/sourceChecksums";
 import { Verification } from "../providers/verification";
 import { Cutover } from "../providers/cutover";
 import { Rollback } from "../providers/rollback";
+import { SourceRetirement } from "../providers/sourceRetirement";
+import { isAzureHost, retirementPlanLine, sourceServerName } from "../lib/retire";
 import { ROLLBACK_ACK_CODE, joinChanges, rollbackPlanLines } from "../lib/rollback";
 import type { MigrationSettings } from "../lib/config";
 import { freezeStatusSentence } from "../lib/freeze";
@@ -33,6 +35,8 @@ export interface MigrationArgs {
     preflight: PreflightResult;
     /** Absolute folder for the reports (lib/reportFiles.ts resolveReportDir). */
     reportDir?: string;
+    /** Where the Azure source server lives, for `retireSourceServer` (index.ts reads it with azure-native's credentials). */
+    sourceServer?: { resourceGroup?: string; subscriptionId?: string; armEndpoint?: string };
 }
 
 interface Storage {
@@ -81,6 +85,8 @@ export class Migration extends pulumi.ComponentResource {
         const acceptance = createAcceptance();
         const cutover = createCutover();
         const rollback = s.rollback ? createRollback() : undefined;
+        // Kept while either retire key is set, so that opting out is an update, never a delete (which retires).
+        if (s.retireSource.enabled || s.retireSource.confirm) createSourceRetirement();
 
         this.appName = app.name;
         this.appUrl = app.webUrl;
@@ -313,6 +319,30 @@ export class Migration extends pulumi.ComponentResource {
                 source: s.source,
                 acknowledge: s.acknowledge.filter((a) => a.code === ROLLBACK_ACK_CODE),
             }, { parent, dependsOn: [cutover] });
+        }
+
+        // Guide: "when you no longer need your Azure database, you can delete it": opt-in, done by `pulumi destroy`.
+        function createSourceRetirement(): SourceRetirement {
+            const host = s.source.host;
+            const kind = isAzureHost(host) ? "azure" as const : "other" as const;
+            const serverName = sourceServerName(host);
+            pulumi.log.info(retirementPlanLine({ retire: s.retireSource.enabled, confirm: s.retireSource.confirm, serverName, kind, host, resourceGroup: args.sourceServer?.resourceGroup }));
+            return new SourceRetirement(`${name}-retire-source`, {
+                retire: s.retireSource.enabled,
+                confirm: s.retireSource.confirm,
+                serverName,
+                host,
+                port: s.source.port,
+                kind,
+                resourceGroup: args.sourceServer?.resourceGroup,
+                subscriptionId: args.sourceServer?.subscriptionId,
+                armEndpoint: args.sourceServer?.armEndpoint,
+                cutoverId: cutover.id,
+                cutoverAt: cutover.completedAt,
+                verificationId: verification.id,
+                verifiedAt: verification.verifiedAt,
+                rolledBackAt: rollback?.rolledBackAt,
+            }, { parent, dependsOn: rollback ? [cutover, rollback] : [cutover] });
         }
     }
 }

@@ -326,6 +326,42 @@ async function armGet(url: string, token: string, timeoutMs: number): Promise<Ar
     }
 }
 
+/** One ARM answer: status (0 for a network failure), the headers that drive long-running operations, the body text. */
+export interface ArmResponse {
+    status: number;
+    /** Lower-case header names: azure-asyncoperation, location, retry-after. */
+    headers: Record<string, string>;
+    text: string;
+    /** For status 0: what went wrong on the network. */
+    networkError?: string;
+}
+
+/**
+ * One request to the ARM endpoint with the bearer token (used by lib/retire.ts for the backup
+ * PUT, the server DELETE and their long-running-operation polls). Redirects are not followed, so
+ * the token goes to no other origin. Never throws: a network failure is status 0.
+ */
+export async function armRequest(method: "GET" | "PUT" | "DELETE", url: string, token: string, timeoutMs: number, body?: unknown): Promise<ArmResponse> {
+    try {
+        const res = await fetch(url, {
+            method,
+            headers: { Authorization: `Bearer ${token}`, Accept: "application/json", ...(body !== undefined ? { "Content-Type": "application/json" } : {}) },
+            ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+            redirect: "manual",
+            signal: AbortSignal.timeout(timeoutMs),
+        });
+        const text = await res.text();
+        const headers: Record<string, string> = {};
+        for (const h of ["azure-asyncoperation", "location", "retry-after"]) {
+            const v = res.headers.get(h);
+            if (v) headers[h] = v;
+        }
+        return { status: res.status, headers, text };
+    } catch (err) {
+        return { status: 0, headers: {}, text: "", networkError: describeNetworkError(err, timeoutMs) };
+    }
+}
+
 /** Every item of a paged list (nextLink), or the reason it could not be read. */
 async function listAll(firstUrl: string, o: { token: string; timeoutMs: number; maxPages: number; origin: string; step: ArmStep; what: string }): Promise<{ items: Record<string, unknown>[] } | { reason: string }> {
     const items: Record<string, unknown>[] = [];
@@ -401,7 +437,7 @@ export async function checkAzureBackups(opts: CheckAzureBackupsOptions): Promise
 }
 
 /** Removes the token (and any registered secret), on one line, at most `max` characters. */
-function scrubReason(text: string, token: string | undefined, max = 600): string {
+export function scrubReason(text: string, token: string | undefined, max = 600): string {
     const scrubbed = redact(token ? text.split(token).join("[secret]") : text).replace(/\s+/g, " ").trim();
     return scrubbed.length > max ? `${scrubbed.slice(0, max - 3)}...` : scrubbed;
 }

@@ -5,6 +5,7 @@
 import { DEFAULT_DUMP_COMPRESSION, DUMP_COMPRESSION_SYNTAX, parseDumpCompression, type DumpCompression } from "./compression";
 import { ConfigError, MigrationError } from "./errors";
 import { findPlan, herokuPostgresPlans } from "./plans";
+import { sourceServerName } from "./retire";
 
 export type FreezeMode = "maintenance" | "readonly-source" | "hook" | "none";
 export type SslMode = "disable" | "allow" | "prefer" | "require" | "verify-ca" | "verify-full";
@@ -106,6 +107,8 @@ export interface MigrationSettings {
     reportDir?: string;
     /** Undo the cutover with this `pulumi up` (providers/rollback.ts). @default false */
     rollback: boolean;
+    /** Retire the source server on `pulumi destroy` (providers/sourceRetirement.ts): both keys must agree. */
+    retireSource: { enabled: boolean; confirm?: string };
 }
 
 /** Every key the program reads, in Pulumi.yaml's order; a test keeps the two equal. */
@@ -118,6 +121,7 @@ export const CONFIG_KEYS = [
     "verifyExcludeTables", "verifyQueries", "verifyConcurrency", "verifyRequireSettings", "acceptanceCommand", "dependentApps", "acknowledge",
     "reportDir",
     "rollback",
+    "retireSourceServer", "retireSourceServerConfirm",
 ] as const;
 
 function editDistance(a: string, b: string): number {
@@ -344,6 +348,15 @@ export function readSettings(get: ConfigGetter): MigrationSettings {
         return { code: m[1], subject: m[2]?.trim(), reason: m[3].trim(), entry: entry.trim() };
     });
 
+    const retireSource = { enabled: bool("retireSourceServer", false), confirm: optional("retireSourceServerConfirm") };
+    if (retireSource.enabled) {
+        const expected = sourceServerName(source.host);
+        if (retireSource.confirm !== expected) {
+            throw new ConfigError("retireSourceServerConfirm", `${retireSource.confirm === undefined ? "is required with retireSourceServer true" : `is "${retireSource.confirm}", not the name of the source server "${expected}"`}: \`pulumi destroy\` deletes the server only when it is named exactly.`,
+                `To retire ${expected} on destroy, \`pulumi config set retireSourceServerConfirm ${expected}\`; otherwise \`pulumi config set retireSourceServer false\`. Nothing was changed.`);
+        }
+    }
+
     return {
         source,
         storage,
@@ -356,5 +369,6 @@ export function readSettings(get: ConfigGetter): MigrationSettings {
         sourceResourceGroup,
         reportDir: optional("reportDir"),
         rollback: bool("rollback", false),
+        retireSource,
     };
 }

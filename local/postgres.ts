@@ -487,3 +487,36 @@ export async function startCluster(opts: StartClusterOptions): Promise<LocalClus
     }
     return cluster;
 }
+
+/**
+ * Stops the cluster in dataDir and deletes its files (the data directory, a relocated real
+ * directory, and its port/password file). Used by the rehearsal's source retirement
+ * (lib/retire.ts): the local source stands in for the Azure server. Idempotent.
+ * Returns what was there: whether a postmaster was running and the directory removed.
+ */
+export async function removeCluster(dataDir: string): Promise<{ wasRunning: boolean; removed: string[] }> {
+    const dir = path.resolve(dataDir);
+    const info = readInfo(dir);
+    const realDir = info?.realDir ?? dir;
+    const wasRunning = !!livePostmaster(realDir);
+    if (wasRunning) {
+        const r = await runAsPostgres(pgBin("pg_ctl"), ["-D", realDir, "-m", "fast", "-w", "-t", "60", "stop"]);
+        if (r.code !== 0 && livePostmaster(realDir)) {
+            throw new MigrationError(SUBJECT, `could not stop the cluster in ${dir}: ${(r.stderr || r.stdout).trim()}`, `Stop it by hand: pg_ctl -D ${realDir} -m immediate stop`);
+        }
+    }
+    const removed: string[] = [];
+    for (const p of [realDir, dir, infoFile(dir)]) {
+        let exists = false;
+        try { fs.lstatSync(p); exists = true; } catch { /* gone */ }
+        if (!exists) continue;
+        fs.rmSync(p, { recursive: true, force: true });
+        removed.push(p);
+    }
+    return { wasRunning, removed };
+}
+
+/** The port recorded for the cluster in dataDir, when it was started by startCluster. */
+export function clusterPort(dataDir: string): number | undefined {
+    return readInfo(path.resolve(dataDir))?.port;
+}

@@ -17,6 +17,7 @@ import { startAzurite, type LocalAzurite } from "./azurite";
 import { startHerokuEmulator, type HerokuEmulatorHandle } from "../emulator/heroku";
 import * as heroku from "../lib/heroku";
 import { parseDatabaseUrl } from "../lib/pg";
+import { REHEARSAL_SOURCE_DIR_ENV } from "../lib/retire";
 import { redact, registerSecret } from "../lib/redact";
 import { RehearsalEngine, type Step } from "./engine";
 import { acquireLock } from "./lock";
@@ -65,11 +66,14 @@ export async function startServices(dir: string): Promise<Services> {
         let source: PgConnection;
         let demo = false;
         if (process.env.SOURCE_DATABASE_URL) {
+            delete process.env[REHEARSAL_SOURCE_DIR_ENV];
             source = parseDatabaseUrl(process.env.SOURCE_DATABASE_URL, "SOURCE_DATABASE_URL");
             log(`source: ${source.user}@${source.host}:${source.port}/${source.database} (SOURCE_DATABASE_URL)`);
         } else {
             const cluster: LocalCluster = await startCluster({ dataDir: path.join(dir, "pg", "source"), ssl: true });
             started.push(cluster);
+            // The only source a rehearsal may retire (retireSourceServer; lib/retire.ts).
+            process.env[REHEARSAL_SOURCE_DIR_ENV] = cluster.dataDir;
             const seeded = await seedDemoSource(cluster);
             source = seeded.connection;
             demo = true;
