@@ -64,3 +64,9 @@ export function rssSampler(): { stop(): number } {
         },
     };
 }
+
+/** The middle value (the upper one of an even count): what the bench tables show over repeated runs. */
+export function median(xs: number[]): number {
+    const s = [...xs].sort((a, b) => a - b);
+    return s[Math.floor(s.length / 2)];
+}

@@ -19,15 +19,10 @@ import { pgToolVersion } from "../lib/pgbin";
 import { BlobTarget } from "../lib/types";
 import { startAzurite } from "../local/azurite";
 import { startCluster } from "../local/postgres";
-import { freshDatabase, restoreFromUrl } from "./common";
+import { freshDatabase, restoreFromUrl, median } from "./common";
 import { buildBenchSource } from "./source";
 
 const MiB = 1024 * 1024;
-
-function median(xs: number[]): number {
-    const s = [...xs].sort((a, b) => a - b);
-    return s[Math.floor(s.length / 2)];
-}
 
 async function main(): Promise<void> {
     const sizeMb = Number(process.env.BENCH_SIZE_MB ?? 300);

@@ -24,16 +24,11 @@ import { pgBin, pgToolVersion } from "../lib/pgbin";
 import { BlobTarget, PgConnection } from "../lib/types";
 import { startAzurite } from "../local/azurite";
 import { startCluster } from "../local/postgres";
-import { freshDatabase, restoreFromUrl, timed } from "./common";
+import { freshDatabase, restoreFromUrl, timed, median } from "./common";
 import { buildBenchSource } from "./source";
 
 const MiB = 1024 * 1024;
 const RESTORE = ["--no-owner", "--no-acl"];
-
-function median(xs: number[]): number {
-    const s = [...xs].sort((a, b) => a - b);
-    return s[Math.floor(s.length / 2)];
-}
 
 /** `pg_dump -Fc -Z0 | pg_restore -d target`, as `heroku pg:push` streams it; resolves with the wall time in ms. */
 function pipe(source: PgConnection, target: PgConnection): Promise<number> {

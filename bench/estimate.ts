@@ -18,15 +18,10 @@ import { withClient } from "../lib/pg";
 import { pgBin } from "../lib/pgbin";
 import { runPreflight } from "../lib/preflight";
 import { startCluster } from "../local/postgres";
-import { freshDatabase, timed } from "./common";
+import { freshDatabase, timed, median } from "./common";
 import { buildBenchSource } from "./source";
 
 const MiB = 1024 * 1024;
-
-function median(xs: number[]): number {
-    const s = [...xs].sort((a, b) => a - b);
-    return s[Math.floor(s.length / 2)];
-}
 
 async function main(): Promise<void> {
     const sizeMb = Number(process.env.BENCH_SIZE_MB ?? 300);
