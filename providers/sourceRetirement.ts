@@ -45,7 +45,16 @@ interface Outputs extends RetirementRecord {
 
 const SUBJECT = "SourceRetirement";
 
-export const sourceRetirementProvider: pulumi.dynamic.ResourceProvider = {
+/** The stack configuration in force when the provider runs (not the one recorded at create). */
+interface ConfiguredNow {
+    retireNow?: { retire: boolean; confirm?: string };
+}
+
+export const sourceRetirementProvider: pulumi.dynamic.ResourceProvider & ConfiguredNow = {
+    async configure(req) {
+        this.retireNow = { retire: req.config.get("retireSourceServer") === "true", confirm: req.config.get("retireSourceServerConfirm") };
+    },
+
     async diff(_id: string, olds: Outputs, news: RetirementRecord) {
         const keys: (keyof RetirementRecord)[] = ["retire", "confirm", "serverName", "host", "port", "kind", "resourceGroup", "subscriptionId", "armEndpoint", "cutoverId", "cutoverAt", "verificationId", "verifiedAt", "rolledBackAt"];
         const changed = keys.filter((k) => JSON.stringify(olds[k] ?? null) !== JSON.stringify(news[k] ?? null) && !(k === "rolledBackAt" && !news.rolledBackAt && olds.cutoverId === news.cutoverId));
@@ -65,6 +74,13 @@ export const sourceRetirementProvider: pulumi.dynamic.ResourceProvider = {
     async delete(_id: string, r: Outputs) {
         if (!r.retire) {
             progress(SUBJECT, `${r.serverName} is kept (retireSourceServer is false)`);
+            return;
+        }
+        // Delete also runs when an `up` drops the resource (both keys removed at once): only a
+        // configuration that still asks for it, by name, retires the server.
+        const now = this.retireNow;
+        if (!now?.retire || now.confirm !== r.confirm) {
+            progress(SUBJECT, `${r.serverName} is kept: the stack's configuration no longer asks to retire it (retireSourceServer true and retireSourceServerConfirm ${r.confirm ?? r.serverName}). Nothing was retired.`);
             return;
         }
         const refusal = retirementRefusal(r);

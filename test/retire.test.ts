@@ -49,6 +49,11 @@ const VERIFIED: RetirementRecord = {
     cutoverId: "cutover-v1", cutoverAt: "2026-12-01T01:00:00.000Z", verificationId: "v1", verifiedAt: "2026-12-01T00:59:00.000Z",
 };
 
+/** The stack configuration the provider is configured with when it runs (destroy, or an up). */
+async function configureNow(values: Record<string, string>): Promise<void> {
+    await sourceRetirementProvider.configure!({ config: { get: (k: string) => values[k] } } as any);
+}
+
 test("config: retireSourceServer needs retireSourceServerConfirm to name the server exactly", () => {
     assert.deepEqual(settingsWith({}).retireSource, { enabled: false, confirm: undefined });
     assert.deepEqual(settingsWith({ retireSourceServer: "true", retireSourceServerConfirm: "myserver" }).retireSource, { enabled: true, confirm: "myserver" });
@@ -85,6 +90,7 @@ test("delete: not opted in, or a record that does not allow it, retires nothing 
     delete process.env[ARM_TOKEN_ENV];
     try {
         const out = { ...VERIFIED, recordedAt: "x" };
+        await configureNow({ retireSourceServer: "true", retireSourceServerConfirm: "myserver" });
         // No token is asked for: nothing reaches Azure.
         assert.deepEqual(await progressOf(() => sourceRetirementProvider.delete!("id", { ...out, retire: false })), ["[SourceRetirement] myserver is kept (retireSourceServer is false)"]);
         assert.deepEqual(await progressOf(() => sourceRetirementProvider.delete!("id", { ...out, cutoverAt: undefined })), [
@@ -94,6 +100,7 @@ test("delete: not opted in, or a record that does not allow it, retires nothing 
         const prevDir = process.env[REHEARSAL_SOURCE_DIR_ENV];
         delete process.env[REHEARSAL_SOURCE_DIR_ENV];
         try {
+            await configureNow({ retireSourceServer: "true", retireSourceServerConfirm: "db.example.com" });
             assert.deepEqual(await progressOf(() => sourceRetirementProvider.delete!("id", { ...out, kind: "other", host: "db.example.com", serverName: "db.example.com", confirm: "db.example.com" })), [
                 "[SourceRetirement] refused to retire db.example.com:5432: it is not an Azure Database for PostgreSQL server and not the source cluster this rehearsal started (SOURCE_DATABASE_URL, or not a rehearsal). Nothing was retired; the rest of destroy goes on.",
             ]);
@@ -244,6 +251,7 @@ test("delete through the provider: a verified Azure record is retired with the t
     const prev = process.env[ARM_TOKEN_ENV];
     process.env[ARM_TOKEN_ENV] = "env-token";
     try {
+        await configureNow({ retireSourceServer: "true", retireSourceServerConfirm: "myserver" });
         // The provider names the backup itself; answer any backup name like happyArm does for its own.
         const lines = await progressOf(() => sourceRetirementProvider.delete!("id", { ...VERIFIED, armEndpoint: arm.base, recordedAt: "x" }).catch((e) => assert.fail(String(e))));
         const put = arm.requests.find((r) => r.startsWith("PUT "));
@@ -265,6 +273,7 @@ test("rehearsal stand-in: the source cluster the rehearsal started is stopped an
     process.env[REHEARSAL_SOURCE_DIR_ENV] = dataDir;
     try {
         const record = { ...VERIFIED, kind: "other" as const, host: "127.0.0.1", serverName: "127.0.0.1", confirm: "127.0.0.1", port: cluster.port, recordedAt: "x" };
+        await configureNow({ retireSourceServer: "true", retireSourceServerConfirm: "127.0.0.1" });
         // Another port on the same host (SOURCE_DATABASE_URL at another database) is refused.
         const refused = await progressOf(() => sourceRetirementProvider.delete!("id", { ...record, port: cluster.port + 1 }));
         assert.match(refused[0], /^\[SourceRetirement\] refused to retire 127\.0\.0\.1:\d+: it is not an Azure Database for PostgreSQL server and not the source cluster this rehearsal started\. /);
@@ -282,5 +291,20 @@ test("rehearsal stand-in: the source cluster the rehearsal started is stopped an
         else process.env[REHEARSAL_SOURCE_DIR_ENV] = prevDir;
         await cluster.stop().catch(() => undefined);
         fs.rmSync(dir, { recursive: true, force: true });
+    }
+});
+
+test("an up that drops the record (both keys removed at once) or a destroy whose configuration no longer asks for it retires nothing", async () => {
+    const prev = process.env[ARM_TOKEN_ENV];
+    delete process.env[ARM_TOKEN_ENV];
+    try {
+        const kept = "[SourceRetirement] myserver is kept: the stack's configuration no longer asks to retire it (retireSourceServer true and retireSourceServerConfirm myserver). Nothing was retired.";
+        for (const now of [{} as Record<string, string>, { retireSourceServer: "false", retireSourceServerConfirm: "myserver" }, { retireSourceServer: "true", retireSourceServerConfirm: "myserver2" }]) {
+            await configureNow(now);
+            // A verified, opted-in record: without the guard this would ask for a token and call Azure.
+            assert.deepEqual(await progressOf(() => sourceRetirementProvider.delete!("id", { ...VERIFIED, recordedAt: "x" })), [kept]);
+        }
+    } finally {
+        if (prev !== undefined) process.env[ARM_TOKEN_ENV] = prev;
     }
 });
