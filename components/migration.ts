@@ -13,6 +13,7 @@ import { WriteFreeze } from "../providers/writeFreeze";
 import { DumpToBlob, type BlobLocation } from "../providers/dumpToBlob";
 import { ReadGrant } from "../providers/readGrant";
 import { HerokuRestore } from "../providers/herokuRestore";
+import { ApplySettings } from "../providers/applySettings";
 import { Verification } from "../providers/verification";
 import { Cutover } from "../providers/cutover";
 import { Rollback } from "../providers/rollback";
@@ -75,6 +76,7 @@ export class Migration extends pulumi.ComponentResource {
         const dump = createDump();
         const grant = createReadGrant();
         const restore = createRestore();
+        const applied = createApplySettings();
         const verification = createVerification();
         const acceptance = createAcceptance();
         const cutover = createCutover();
@@ -227,6 +229,25 @@ export class Migration extends pulumi.ComponentResource {
             }, { parent, dependsOn: [grant, database] });
         }
 
+        // Guide: "find any configurations from your Azure setup and reapply them to your Heroku Postgres instance".
+        function createApplySettings(): ApplySettings {
+            const plan = args.preflight.settings;
+            return new ApplySettings(`${name}-settings`, {
+                targetUrl: database.databaseUrl,
+                addonId: database.addonId,
+                addonName: database.addonName,
+                restoreId: restore.transferId,
+                database: plan?.database ?? [],
+                heroku: plan?.heroku ?? [],
+                source: s.source,
+                freeze: freezeState,
+                unfreezeOnFailure: s.freeze.unfreezeOnFailure,
+                storage: store.location,
+                accountKey: store.accountKey,
+                blobName,
+            }, { parent, dependsOn: [restore] });
+        }
+
         // Guide: "verify table counts, row counts, query results".
         function createVerification(): Verification {
             return new Verification(`${name}-verify`, {
@@ -236,7 +257,8 @@ export class Migration extends pulumi.ComponentResource {
                 excludeTables: s.verify.excludeTables,
                 queries: s.verify.queries,
                 concurrency: s.verify.concurrency,
-                requireSettings: s.verify.requireSettings,
+                // The settings the program carried over must be equal, besides verifyRequireSettings.
+                requireSettings: applied.appliedNames.apply((names) => [...new Set([...s.verify.requireSettings, ...names])]),
                 restoreLogs: restore.logs,
                 reportDir: args.reportDir,
                 freeze: freezeState,
@@ -244,7 +266,7 @@ export class Migration extends pulumi.ComponentResource {
                 storage: store.location,
                 accountKey: store.accountKey,
                 blobName,
-            }, { parent, dependsOn: [restore] });
+            }, { parent, dependsOn: [restore, applied] });
         }
 
         // Guide: "run the app's acceptance tests" against the new database.

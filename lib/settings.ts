@@ -218,3 +218,41 @@ export function parseOverrides(entries: string[]): Record<string, string> {
     }
     return out;
 }
+
+/** Server infrastructure Heroku runs itself: listed by name only, in one sentence. */
+function isInfrastructure(s: PlannedSetting): boolean {
+    // Server messages in C or English, as on Heroku, change nothing an app can rely on.
+    if (s.origin === "server" && s.name.toLowerCase() === "lc_messages" && /^(c|posix|en_[a-z]{2})([._@-]|$)/i.test(s.value)) return true;
+    return s.origin === "server" && classifySetting(s.name) === "ignored" && !HEROKU_MANAGED_SETTINGS[s.name.toLowerCase()];
+}
+
+/** Preflight's findings for the plan: the three groups, with what to do. */
+export function settingsFindings(plan: SettingsPlan, opts: { essential?: boolean } = {}): { level: "info" | "warning"; code: string; message: string; action: string }[] {
+    const out: { level: "info" | "warning"; code: string; message: string; action: string }[] = [];
+    const tune = "Leave one out with settingsSkip (`pulumi config set --path 'settingsSkip[0]' <name>`), or give another value with settingsOverride ('<name>=<value>').";
+    if (plan.database.length > 0) {
+        out.push({ level: "info", code: "settings_applied", message: `Applied by the program on the new database after the restore (ApplySettings), then required equal by verification: ${plan.database.map(describePlanned).join(", ")}.`, action: tune });
+    }
+    if (plan.heroku.length > 0) {
+        out.push({ level: "info", code: "settings_heroku", message: `Applied through Heroku's API, as heroku pg:settings does (PATCH /postgres/v0/databases/{id}/config), then required equal by verification: ${plan.heroku.map(describePlanned).join(", ")}.`, action: tune });
+    }
+    const real = plan.unavailable.filter((s) => !isInfrastructure(s));
+    const infra = plan.unavailable.filter(isInfrastructure);
+    if (plan.unavailable.length > 0) {
+        const parts: string[] = [];
+        if (real.length > 0) parts.push(real.map(describePlanned).join(", "));
+        if (infra.length > 0) parts.push(`${infra.length} server infrastructure setting(s) Heroku runs itself (paths, ports, TLS, WAL, logging, memory sizing; nothing to carry over): ${infra.map((s) => `${s.name}=${s.value}`).join(", ")}`);
+        out.push({
+            level: real.length > 0 ? "warning" : "info",
+            code: "settings_unavailable",
+            message: `Cannot be set on Heroku, so not carried over: ${parts.join("; ")}.`,
+            action: real.length > 0
+                ? `Check that the app does not depend on ${real.length > 1 ? "them" : "it"}; use what Heroku offers instead (named with each)${opts.essential && real.some((s) => HEROKU_MANAGED_SETTINGS[s.name.toLowerCase()]) ? "; pg:settings needs a Standard plan or higher (herokuPlan)" : ""}. To silence one, add it to settingsSkip.`
+                : "Nothing to do.",
+        });
+    }
+    if (plan.skipped.length > 0) {
+        out.push({ level: "info", code: "settings_skipped", message: `Not carried over: ${plan.skipped.map((s) => `${s.name}=${s.value} (${s.reason})`).join(", ")}.`, action: "Nothing to do; remove a name from settingsSkip to carry it over." });
+    }
+    return out;
+}

@@ -212,6 +212,10 @@ export async function seedDemoSource(cluster: LocalCluster, opts: { password?: s
         if (exists.rowCount === 0) {
             await c.query(`CREATE DATABASE ${quoteIdent(DEMO_DATABASE)} OWNER azureadmin ENCODING 'UTF8' TEMPLATE template0`);
         }
+        // Custom settings the migration carries over (lib/settings.ts): one for the database, one
+        // for the admin login in it, as `ALTER DATABASE/ROLE ... SET` on Azure would leave them.
+        await c.query(`ALTER DATABASE ${quoteIdent(DEMO_DATABASE)} SET idle_in_transaction_session_timeout = '15min'`);
+        await c.query(`ALTER ROLE azureadmin IN DATABASE ${quoteIdent(DEMO_DATABASE)} SET lock_timeout = '1min'`);
     });
 
     await withClient(cluster.connection(DEMO_DATABASE), async (c) => {

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { LOGIN, appliedNames, describePlanned, durationMs, herokuValue, planSettings, valueWithUnit, type SourceSetting } from "../lib/settings";
+import { LOGIN, appliedNames, describePlanned, durationMs, herokuValue, planSettings, settingsFindings, valueWithUnit, type SourceSetting } from "../lib/settings";
 
 const found: SourceSetting[] = [
     { name: "TimeZone", value: "Europe/Berlin", origin: "server", context: "user", defaultValue: "GMT" },
@@ -62,4 +62,18 @@ test("values: units, durations and Heroku's JSON types", () => {
     assert.equal(herokuValue("log_statement", "DDL"), "ddl");
     assert.equal(herokuValue("log_statement", "everything"), undefined);
     assert.equal(herokuValue("auto_explain.log_analyze", "off"), false);
+});
+
+test("preflight's findings: three groups with what to do; infrastructure listed by name, English messages not a warning", () => {
+    const f = settingsFindings(planSettings([
+        ...found,
+        { name: "port", value: "6432", origin: "server", context: "postmaster" },
+        { name: "lc_messages", value: "en_US.utf8", origin: "server", context: "superuser" },
+    ].filter((s) => s.name !== "lc_messages" || s.value === "en_US.utf8") as SourceSetting[], { plan: "standard-0" }));
+    assert.deepEqual(f.map((x) => `${x.level} ${x.code}`), ["info settings_applied", "info settings_heroku", "warning settings_unavailable", "info settings_skipped"]);
+    assert.equal(f[1].message, "Applied through Heroku's API, as heroku pg:settings does (PATCH /postgres/v0/databases/{id}/config), then required equal by verification: log_lock_waits=on (heroku pg:settings:log-lock-waits true), log_min_duration_statement=2s (heroku pg:settings:log-min-duration-statement 2000).");
+    assert.match(f[2].message, /; 3 server infrastructure setting\(s\) Heroku runs itself \(paths, ports, TLS, WAL, logging, memory sizing; nothing to carry over\): lc_messages=en_US\.utf8, port=6432, shared_buffers=262144kB\.$/);
+    assert.equal(f[2].action, "Check that the app does not depend on them; use what Heroku offers instead (named with each). To silence one, add it to settingsSkip.");
+    const infraOnly = settingsFindings(planSettings([{ name: "port", value: "6432", origin: "server", context: "postmaster" }]));
+    assert.deepEqual(infraOnly.map((x) => [x.level, x.code, x.action]), [["info", "settings_unavailable", "Nothing to do."]]);
 });
