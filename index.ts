@@ -72,6 +72,7 @@ export = async () => {
         verification: migration.verification,
         tables: migration.tables,
         verificationResult: migration.verificationResult,
+        settingsApplied: migration.settingsApplied,
         sourceServerVersion: preflight.serverVersion,
         preflight: JSON.parse(preflightJson(preflight)),
         databaseUrl: migration.databaseUrl,

@@ -54,6 +54,8 @@ export class Migration extends pulumi.ComponentResource {
     readonly tables: pulumi.Output<TableRowCount[]>;
     /** Everything Verification compared (schema, checksums, sequences, large objects, settings, queries, timings). */
     readonly verificationResult: pulumi.Output<VerificationResult>;
+    /** The source's settings carried over to the new database (ApplySettings). */
+    readonly settingsApplied: pulumi.Output<{ name: string; value: string; via: string; result: string }[]>;
     /** Secret; known only after Cutover. */
     readonly databaseUrl: pulumi.Output<string>;
     /** When the cutover was undone (config `rollback`); undefined without it. */
@@ -92,11 +94,12 @@ export class Migration extends pulumi.ComponentResource {
         this.verification = verification.summary;
         this.tables = verification.tables;
         this.verificationResult = verification.result;
+        this.settingsApplied = applied.applied;
         this.databaseUrl = pulumi.secret(pulumi.all([cutover.completedAt, database.databaseUrl]).apply(([, url]) => url));
         this.rolledBackAt = rollback?.rolledBackAt;
         this.registerOutputs({
             appName: this.appName, appUrl: this.appUrl, addonName: this.addonName, targetServerVersion: this.targetServerVersion, restoreId: this.restoreId,
-            dumpBytes: this.dumpBytes, verification: this.verification, verificationResult: this.verificationResult, databaseUrl: this.databaseUrl,
+            dumpBytes: this.dumpBytes, verification: this.verification, verificationResult: this.verificationResult, settingsApplied: this.settingsApplied, databaseUrl: this.databaseUrl,
         });
 
         // Guide: "upload the dump to a private Azure blob container".
