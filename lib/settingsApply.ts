@@ -36,26 +36,39 @@ async function applyOne(c: Client, database: string, s: PlannedSetting): Promise
     }
 }
 
-/** The `database` group, as the URL's user on the URL's database. Throws naming the setting that failed. */
-export async function applyDatabaseSettings(databaseUrl: string, planned: PlannedSetting[]): Promise<AppliedSetting[]> {
+/**
+ * The `database` group, as the URL's user on the URL's database. A setting the source's database
+ * or login set explicitly (or settingsOverride asked for) that the new database refuses throws,
+ * naming it; a server parameter it refuses (e.g. a locale its server does not have) is left out
+ * and returned in `refused` (not required by verification, reported).
+ */
+export async function applyDatabaseSettings(databaseUrl: string, planned: PlannedSetting[]): Promise<AppliedSetting[] & { refused?: { name: string; value: string; error: string }[] }> {
     const conn = parseDatabaseUrl(databaseUrl, "DATABASE_URL");
+    const refused: { name: string; value: string; error: string }[] = [];
     await withClient(conn, async (c) => {
         for (const s of planned) {
             try {
                 await applyOne(c, conn.database, s);
             } catch (err) {
+                if (s.origin === "server") {
+                    refused.push({ name: s.name, value: s.value, error: errorMessage(err) });
+                    continue;
+                }
                 throw new MigrationError("ApplySettings", `could not set ${s.name}=${s.value} on the new database (${s.scope === "role" ? "ALTER ROLE CURRENT_USER" : "ALTER DATABASE"} SET): ${errorMessage(err)}.`,
                     `Leave it out with \`pulumi config set --path 'settingsSkip[0]' ${s.name}\`, or give a value the new database accepts with settingsOverride ('${s.name}=<value>'), then \`pulumi up\` again.`);
             }
         }
     });
+    const done = planned.filter((s) => !refused.some((r) => r.name === s.name));
     // What a new session gets: the values verification will compare.
     const shown = await withClient(conn, async (c) => {
         const out: Record<string, string> = {};
-        for (const s of planned) out[s.name] = (await c.query<{ v: string }>("SELECT pg_catalog.current_setting($1, true) AS v", [s.name])).rows[0]?.v ?? "";
+        for (const s of done) out[s.name] = (await c.query<{ v: string }>("SELECT pg_catalog.current_setting($1, true) AS v", [s.name])).rows[0]?.v ?? "";
         return out;
     });
-    return planned.map((s) => ({ name: s.name, value: s.value, via: s.scope === "role" ? "ALTER ROLE" : "ALTER DATABASE", result: shown[s.name] }));
+    const applied: AppliedSetting[] & { refused?: typeof refused } = done.map((s) => ({ name: s.name, value: s.value, via: s.scope === "role" ? "ALTER ROLE" : "ALTER DATABASE", result: shown[s.name] }));
+    if (refused.length > 0) applied.refused = refused;
+    return applied;
 }
 
 /** The `heroku` group: one PATCH /postgres/v0/databases/{addonId}/config with every key. */

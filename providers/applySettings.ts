@@ -43,6 +43,8 @@ interface Inputs {
 }
 interface Outputs extends Inputs {
     applied: AppliedSetting[];
+    /** Server parameters the new database refused (left out, reported). */
+    notApplied: { name: string; value: string; reason: string }[];
     /** Lower-case names, for verification's requireSettings. */
     appliedNames: string[];
     appliedAt: string;
@@ -65,13 +67,13 @@ export const applySettingsProvider: pulumi.dynamic.ResourceProvider & SourceAwar
     async create(inputs: Inputs) {
         const source = sourceConnection(inputs.source, this.sourcePassword);
         return guardedStage("ApplySettings", stageGuard(inputs), { source }, async () => {
-            const applied = [
-                ...(await applyDatabaseSettings(inputs.targetUrl, inputs.database)),
-                ...(await applyHerokuSettings(heroku.herokuEndpointsFromEnv(), inputs.addonId, inputs.addonName, inputs.heroku)),
-            ];
+            const db = await applyDatabaseSettings(inputs.targetUrl, inputs.database);
+            const applied = [...db, ...(await applyHerokuSettings(heroku.herokuEndpointsFromEnv(), inputs.addonId, inputs.addonName, inputs.heroku))];
+            const notApplied = (db.refused ?? []).map((r) => ({ ...r, reason: `${inputs.addonName} refused the source's server parameter: ${r.error}` }));
             for (const a of applied) progress("ApplySettings", `${a.name}=${a.value} (${a.via}); ${inputs.addonName} now shows ${a.result}`);
+            for (const n of notApplied) progress("ApplySettings", `warning: ${n.name}=${n.value} not carried over: ${n.reason} (not required by verification; settingsSkip silences it, settingsOverride gives another value)`);
             if (applied.length === 0) progress("ApplySettings", "no source setting to carry over");
-            const outs: Outputs = { ...inputs, applied, appliedNames: [...new Set(applied.map((a) => a.name.toLowerCase()))].sort(), appliedAt: new Date().toISOString() };
+            const outs: Outputs = { ...inputs, applied, notApplied, appliedNames: [...new Set(applied.map((a) => a.name.toLowerCase()))].sort(), appliedAt: new Date().toISOString() };
             return { id: `settings-${inputs.restoreId}`, outs };
         });
     },
@@ -83,6 +85,7 @@ export const applySettingsProvider: pulumi.dynamic.ResourceProvider & SourceAwar
 
 export class ApplySettings extends pulumi.dynamic.Resource {
     declare readonly applied: pulumi.Output<AppliedSetting[]>;
+    declare readonly notApplied: pulumi.Output<{ name: string; value: string; reason: string }[]>;
     declare readonly appliedNames: pulumi.Output<string[]>;
     declare readonly appliedAt: pulumi.Output<string>;
 
@@ -90,7 +93,7 @@ export class ApplySettings extends pulumi.dynamic.Resource {
         super(
             applySettingsProvider,
             name,
-            { ...args, targetUrl: pulumi.secret(args.targetUrl), accountKey: pulumi.secret(args.accountKey), applied: undefined, appliedNames: undefined, appliedAt: undefined },
+            { ...args, targetUrl: pulumi.secret(args.targetUrl), accountKey: pulumi.secret(args.accountKey), applied: undefined, notApplied: undefined, appliedNames: undefined, appliedAt: undefined },
             { ...opts, additionalSecretOutputs: ["targetUrl", "accountKey"] },
             "migration",
             "ApplySettings",

@@ -122,4 +122,20 @@ describe("settings carried over (emulator and a real cluster)", () => {
             return true;
         });
     });
+
+    test("ApplySettings: a server parameter the new database refuses is left out and reported, not required", async () => {
+        const a = addons["standard-0"];
+        const freeze = { spec: { mode: "none" as const, app: "", scaleDown: [] }, record: {} as any };
+        const res = await applySettingsProvider.create!({
+            targetUrl: a.url, addonId: a.id, addonName: a.name, restoreId: "t3",
+            database: [
+                { name: "lc_monetary", value: "xx_XX.UTF-8", origin: "server", group: "database", scope: "database" },
+                { name: "idle_in_transaction_session_timeout", value: "10min", origin: "server", group: "database", scope: "database" },
+            ], heroku: [],
+            source: { host: "127.0.0.1", port: 1, database: "x", user: "x", sslmode: "disable" }, freeze, unfreezeOnFailure: false,
+            storage: { accountName: "a", blobEndpoint: "http://127.0.0.1:1/a", container: "c" }, accountKey: "k", blobName: "b",
+        } as any);
+        assert.deepEqual(res.outs.appliedNames, ["idle_in_transaction_session_timeout"]);
+        assert.deepEqual(res.outs.notApplied, [{ name: "lc_monetary", value: "xx_XX.UTF-8", error: 'invalid value for parameter "lc_monetary": "xx_XX.UTF-8"', reason: `${a.name} refused the source's server parameter: invalid value for parameter "lc_monetary": "xx_XX.UTF-8"` }]);
+    });
 });
