@@ -261,7 +261,7 @@ export class Migration extends pulumi.ComponentResource {
                 queries: s.verify.queries,
                 concurrency: s.verify.concurrency,
                 // The settings the program carried over must be equal, besides verifyRequireSettings.
-                requireSettings: applied.appliedNames.apply((names) => [...new Set([...s.verify.requireSettings, ...names])]),
+                requireSettings: applied.appliedNames.apply((names) => [...new Set([...s.verify.requireSettings, ...(names ?? [])])]),
                 restoreLogs: restore.logs,
                 reportDir: args.reportDir,
                 freeze: freezeState,
