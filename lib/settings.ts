@@ -197,9 +197,9 @@ export function planSettings(found: SourceSetting[], opts: SettingsOptions = {})
 /** Marks the migrated login in SourceSetting.role (the caller maps the source login to it). */
 export const LOGIN = "\u0000login";
 
-/** The settings the program applies itself (groups database and heroku), lower-case, for requireSettings. */
+/** The settings the program applies from the source (groups database and heroku, not settingsOverride's), lower-case, for requireSettings. */
 export function appliedNames(plan: Pick<SettingsPlan, "database" | "heroku">): string[] {
-    return [...new Set([...plan.database, ...plan.heroku].map((s) => s.name.toLowerCase()))].sort();
+    return [...new Set([...plan.database, ...plan.heroku].filter((s) => s.origin !== "override").map((s) => s.name.toLowerCase()))].sort();
 }
 
 /** One line per planned setting, for preflight and the report. */

@@ -45,9 +45,15 @@ interface Outputs extends Inputs {
     applied: AppliedSetting[];
     /** Server parameters the new database refused (left out, reported). */
     notApplied: { name: string; value: string; reason: string }[];
-    /** Lower-case names, for verification's requireSettings. */
+    /** Lower-case names of the applied settings that came from the source, for verification's requireSettings (a settingsOverride differs from the source on purpose). */
     appliedNames: string[];
     appliedAt: string;
+}
+
+/** The applied settings verification requires equal to the source: all but settingsOverride's. */
+export function requiredNames(inputs: Pick<Inputs, "database" | "heroku">, applied: AppliedSetting[]): string[] {
+    const overridden = new Set([...inputs.database, ...inputs.heroku].filter((p) => p.origin === "override").map((p) => p.name.toLowerCase()));
+    return [...new Set(applied.map((a) => a.name.toLowerCase()))].filter((n) => !overridden.has(n)).sort();
 }
 
 export const applySettingsProvider: pulumi.dynamic.ResourceProvider & SourceAware = {
@@ -73,7 +79,7 @@ export const applySettingsProvider: pulumi.dynamic.ResourceProvider & SourceAwar
             for (const a of applied) progress("ApplySettings", `${a.name}=${a.value} (${a.via}); ${inputs.addonName} now shows ${a.result}`);
             for (const n of notApplied) progress("ApplySettings", `warning: ${n.name}=${n.value} not carried over: ${n.reason} (not required by verification; settingsSkip silences it, settingsOverride gives another value)`);
             if (applied.length === 0) progress("ApplySettings", "no source setting to carry over");
-            const outs: Outputs = { ...inputs, applied, notApplied, appliedNames: [...new Set(applied.map((a) => a.name.toLowerCase()))].sort(), appliedAt: new Date().toISOString() };
+            const outs: Outputs = { ...inputs, applied, notApplied, appliedNames: requiredNames(inputs, applied), appliedAt: new Date().toISOString() };
             return { id: `settings-${inputs.restoreId}`, outs };
         });
     },

@@ -50,6 +50,7 @@ test("settingsSkip leaves a setting out, settingsOverride changes or adds one", 
     assert.deepEqual(p.heroku.map((s) => `${s.name}=${JSON.stringify(s.heroku!.value)}`), ["log_lock_waits=true", "log_min_duration_statement=2000", "track_functions=\"pl\""]);
     assert.deepEqual(p.skipped.map((s) => `${s.name}:${s.reason}`).slice(0, 1), ["default_transaction_read_only:the readonly-source freeze sets it on the source; copying it would make the new database read-only"]);
     assert.ok(p.skipped.some((s) => s.name === "work_mem" && s.reason === "settingsSkip"));
+    assert.deepEqual(appliedNames(p), ["log_lock_waits", "log_min_duration_statement", "timezone"], "overrides differ from the source on purpose: not required equal");
 });
 
 test("values: units, durations and Heroku's JSON types", () => {
