@@ -211,7 +211,7 @@ export function renderMarkdown(report: MigrationReport): string {
             out.push(`ALTER DATABASE settings - source: ${s.databaseSettings.source.map(mdCell).join(", ") || "none"}; target: ${s.databaseSettings.target.map(mdCell).join(", ") || "none"}`, "");
         }    }
     if (r.settingsApplied?.length) {
-        out.push("Carried over from the source (ApplySettings), then required equal:", "");
+        out.push("Carried over to the new database (ApplySettings); verification requires those taken from the source (not settingsOverride's) equal:", "");
         out.push(...mdTable(["setting", "value", "applied with", "new database shows"], r.settingsApplied.map((a) => [a.name, a.value, a.via, a.result])));
     }
     if (r.queries?.length) {
@@ -435,7 +435,7 @@ export function renderHtml(report: MigrationReport): string {
             parts.push(`<p>ALTER DATABASE settings - source: ${esc(s.databaseSettings.source.join(", ") || "none")}; target: ${esc(s.databaseSettings.target.join(", ") || "none")}</p>`);
         }    }
     if (r.settingsApplied?.length) {
-        parts.push(`<p>Carried over from the source (ApplySettings), then required equal: ${r.settingsApplied.map((a) => `<code>${esc(a.name)}=${esc(a.value)}</code> (${esc(a.via)})`).join(", ")}</p>`);
+        parts.push(`<p>Carried over to the new database (ApplySettings); verification requires those taken from the source (not settingsOverride's) equal: ${r.settingsApplied.map((a) => `<code>${esc(a.name)}=${esc(a.value)}</code> (${esc(a.via)})`).join(", ")}</p>`);
     }
 
     if (r.queries?.length) {

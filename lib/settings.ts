@@ -226,15 +226,19 @@ function isInfrastructure(s: PlannedSetting): boolean {
     return s.origin === "server" && classifySetting(s.name) === "ignored" && !HEROKU_MANAGED_SETTINGS[s.name.toLowerCase()];
 }
 
+function overrideNote(group: PlannedSetting[]): string {
+    return group.some((s) => s.origin === "override") ? " (settingsOverride values differ from the source on purpose: reported, not required)" : "";
+}
+
 /** Preflight's findings for the plan: the three groups, with what to do. */
 export function settingsFindings(plan: SettingsPlan, opts: { essential?: boolean } = {}): { level: "info" | "warning"; code: string; message: string; action: string }[] {
     const out: { level: "info" | "warning"; code: string; message: string; action: string }[] = [];
     const tune = "Leave one out with settingsSkip (`pulumi config set --path 'settingsSkip[0]' <name>`), or give another value with settingsOverride ('<name>=<value>').";
     if (plan.database.length > 0) {
-        out.push({ level: "info", code: "settings_applied", message: `Applied by the program on the new database after the restore (ApplySettings), then required equal by verification: ${plan.database.map(describePlanned).join(", ")}.`, action: tune });
+        out.push({ level: "info", code: "settings_applied", message: `Applied by the program on the new database after the restore (ApplySettings), then required equal by verification${overrideNote(plan.database)}: ${plan.database.map(describePlanned).join(", ")}.`, action: tune });
     }
     if (plan.heroku.length > 0) {
-        out.push({ level: "info", code: "settings_heroku", message: `Applied through Heroku's API, as heroku pg:settings does (PATCH /postgres/v0/databases/{id}/config), then required equal by verification: ${plan.heroku.map(describePlanned).join(", ")}.`, action: tune });
+        out.push({ level: "info", code: "settings_heroku", message: `Applied through Heroku's API, as heroku pg:settings does (PATCH /postgres/v0/databases/{id}/config), then required equal by verification${overrideNote(plan.heroku)}: ${plan.heroku.map(describePlanned).join(", ")}.`, action: tune });
     }
     const real = plan.unavailable.filter((s) => !isInfrastructure(s));
     const infra = plan.unavailable.filter(isInfrastructure);
