@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { applySettingsProvider, requiredNames } from "../providers/applySettings";
 import { LOGIN, appliedNames, describePlanned, durationMs, herokuValue, planSettings, settingsFindings, valueWithUnit, type SourceSetting } from "../lib/settings";
 
 const found: SourceSetting[] = [
@@ -77,4 +78,15 @@ test("preflight's findings: three groups with what to do; infrastructure listed 
     assert.equal(f[2].action, "Check that the app does not depend on them; use what Heroku offers instead (named with each). To silence one, add it to settingsSkip.");
     const infraOnly = settingsFindings(planSettings([{ name: "port", value: "6432", origin: "server", context: "postmaster" }]));
     assert.deepEqual(infraOnly.map((x) => [x.level, x.code, x.action]), [["info", "settings_unavailable", "Nothing to do."]]);
+});
+
+test("ApplySettings: a new restore or a changed plan applies again (replace); required names leave settingsOverride's out", async () => {
+    const db = [{ name: "TimeZone", value: "UTC", origin: "server" as const, group: "database" as const, scope: "database" as const }];
+    const olds: any = { restoreId: "t1", addonId: "a", database: db, heroku: [], applied: [], appliedNames: [] };
+    const diff = (news: any) => applySettingsProvider.diff!("id", olds, { ...olds, ...news });
+    assert.deepEqual(await diff({}), { changes: false, replaces: [], deleteBeforeReplace: true });
+    assert.deepEqual(await diff({ restoreId: "t2" }), { changes: true, replaces: ["restoreId"], deleteBeforeReplace: true });
+    assert.deepEqual(await diff({ database: [] }), { changes: true, replaces: ["database"], deleteBeforeReplace: true });
+    const applied = [{ name: "TimeZone", value: "UTC", via: "ALTER DATABASE", result: "UTC" }, { name: "statement_timeout", value: "5s", via: "ALTER DATABASE", result: "5s" }];
+    assert.deepEqual(requiredNames({ database: [...db, { name: "statement_timeout", value: "5s", origin: "override", group: "database", scope: "database" }], heroku: [] }, applied), ["timezone"]);
 });
