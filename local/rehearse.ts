@@ -70,7 +70,7 @@ export async function startServices(dir: string): Promise<Services> {
         } else {
             const cluster: LocalCluster = await startCluster({ dataDir: path.join(dir, "pg", "source"), ssl: true });
             started.push(cluster);
-            const seeded = await seedDemoSource(cluster);
+            const seeded = await seedDemoSource(cluster, { customSettings: true });
             source = seeded.connection;
             demo = true;
             log(`source: demo database ${seeded.database} on 127.0.0.1:${cluster.port} (SSL, Azure-style roles), ${seeded.tables.length} tables`);

@@ -81,7 +81,7 @@ function find(p: PreflightPlan, key: string): Finding {
 
 before(async () => {
     cluster = await startCluster({ dataDir: path.join(tmp, "pg15"), ssl: true });
-    demo = (await seedDemoSource(cluster)).connection;
+    demo = (await seedDemoSource(cluster, { customSettings: true })).connection;
 
     // A second database with what does not survive the move, owned by the superuser and used by a
     // non-owner admin (edge_admin), like an Azure admin user on a database someone else created.
