@@ -45,6 +45,7 @@ export = async () => {
         acknowledge: settings.acknowledge.filter((a) => a.code !== ROLLBACK_ACK_CODE),
         herokuApp: { name: settings.heroku.app, create: settings.heroku.createApp },
         verifyQueries: settings.verify.queries,
+        customSettings: settings.customSettings,
     });
     // The reports go to `reportDir` (the rehearsal points A2H_REPORT_DIR at its own folder).
     const reportDir = process.env.A2H_REPORT_DIR ?? resolveReportDir(settings.reportDir, pulumi.getStack());
@@ -73,6 +74,7 @@ export = async () => {
         verification: migration.verification,
         tables: migration.tables,
         verificationResult: migration.verificationResult,
+        settingsApplied: migration.settingsApplied,
         sourceServerVersion: preflight.serverVersion,
         preflight: JSON.parse(preflightJson(preflight)),
         databaseUrl: migration.databaseUrl,

@@ -14,6 +14,7 @@ import { DumpToBlob, type BlobLocation } from "../providers/dumpToBlob";
 import { ReadGrant } from "../providers/readGrant";
 import { HerokuRestore } from "../providers/herokuRestore";
 import { SourceChecksums } from "../providers/sourceChecksums";
+import { ApplySettings } from "../providers/applySettings";
 import { Verification } from "../providers/verification";
 import { Cutover } from "../providers/cutover";
 import { Rollback } from "../providers/rollback";
@@ -58,6 +59,8 @@ export class Migration extends pulumi.ComponentResource {
     readonly tables: pulumi.Output<TableRowCount[]>;
     /** Everything Verification compared (schema, checksums, sequences, large objects, settings, queries, timings). */
     readonly verificationResult: pulumi.Output<VerificationResult>;
+    /** The source's settings carried over to the new database (ApplySettings). */
+    readonly settingsApplied: pulumi.Output<{ name: string; value: string; via: string; result: string }[]>;
     /** Secret; known only after Cutover. */
     readonly databaseUrl: pulumi.Output<string>;
     /** When the cutover was undone (config `rollback`); undefined without it. */
@@ -81,6 +84,7 @@ export class Migration extends pulumi.ComponentResource {
         const grant = createReadGrant();
         const restore = createRestore();
         const sourceChecksums = createSourceChecksums();
+        const applied = createApplySettings();
         const verification = createVerification();
         const acceptance = createAcceptance();
         const cutover = createCutover();
@@ -98,11 +102,12 @@ export class Migration extends pulumi.ComponentResource {
         this.verification = verification.summary;
         this.tables = verification.tables;
         this.verificationResult = verification.result;
+        this.settingsApplied = applied.applied;
         this.databaseUrl = pulumi.secret(pulumi.all([cutover.completedAt, database.databaseUrl]).apply(([, url]) => url));
         this.rolledBackAt = rollback?.rolledBackAt;
         this.registerOutputs({
             appName: this.appName, appUrl: this.appUrl, addonName: this.addonName, targetServerVersion: this.targetServerVersion, restoreId: this.restoreId,
-            dumpBytes: this.dumpBytes, verification: this.verification, verificationResult: this.verificationResult, databaseUrl: this.databaseUrl,
+            dumpBytes: this.dumpBytes, verification: this.verification, verificationResult: this.verificationResult, settingsApplied: this.settingsApplied, databaseUrl: this.databaseUrl,
         });
 
         // Guide: "upload the dump to a private Azure blob container".
@@ -247,6 +252,25 @@ export class Migration extends pulumi.ComponentResource {
             }, { parent, dependsOn: [dump, database] });
         }
 
+        // Guide: "find any configurations from your Azure setup and reapply them to your Heroku Postgres instance".
+        function createApplySettings(): ApplySettings {
+            const plan = args.preflight.settings;
+            return new ApplySettings(`${name}-settings`, {
+                targetUrl: database.databaseUrl,
+                addonId: database.addonId,
+                addonName: database.addonName,
+                restoreId: restore.transferId,
+                database: plan?.database ?? [],
+                heroku: plan?.heroku ?? [],
+                source: s.source,
+                freeze: freezeState,
+                unfreezeOnFailure: s.freeze.unfreezeOnFailure,
+                storage: store.location,
+                accountKey: store.accountKey,
+                blobName,
+            }, { parent, dependsOn: [restore] });
+        }
+
         // Guide: "verify table counts, row counts, query results".
         function createVerification(): Verification {
             return new Verification(`${name}-verify`, {
@@ -256,7 +280,8 @@ export class Migration extends pulumi.ComponentResource {
                 excludeTables: s.verify.excludeTables,
                 queries: s.verify.queries,
                 concurrency: s.verify.concurrency,
-                requireSettings: s.verify.requireSettings,
+                // The settings the program carried over must be equal, besides verifyRequireSettings.
+                requireSettings: applied.appliedNames.apply((names) => [...new Set([...s.verify.requireSettings, ...(names ?? [])])]),
                 restoreLogs: restore.logs,
                 reportDir: args.reportDir,
                 sourceChecksums: sourceChecksums.checksums,
@@ -265,7 +290,7 @@ export class Migration extends pulumi.ComponentResource {
                 storage: store.location,
                 accountKey: store.accountKey,
                 blobName,
-            }, { parent, dependsOn: [restore, sourceChecksums] });
+            }, { parent, dependsOn: [restore, sourceChecksums, applied] });
         }
 
         // Guide: "run the app's acceptance tests" against the new database.

@@ -66,6 +66,14 @@ export interface FreezeSettings {
     unfreezeOnFailure: boolean;
 }
 
+/** Custom settings carried over (lib/settings.ts, providers/applySettings.ts). */
+export interface CarrySettings {
+    /** settingsSkip: names left out. @default [] */
+    skip: string[];
+    /** settingsOverride: name -> value. @default {} */
+    override: Record<string, string>;
+}
+
 export interface VerifySettings {
     excludeTables: { table: string; reason: string }[];
     acceptanceCommand?: string;
@@ -93,6 +101,8 @@ export interface MigrationSettings {
     heroku: HerokuSettings;
     freeze: FreezeSettings;
     verify: VerifySettings;
+    /** settingsSkip / settingsOverride */
+    customSettings: CarrySettings;
     dependentApps: string[];
     /** Acknowledged blocking preflight findings. @default [] */
     acknowledge: AcknowledgeEntry[];
@@ -118,7 +128,7 @@ export const CONFIG_KEYS = [
     "dumpCompression",
     "herokuApp", "herokuCreateApp", "herokuRegion", "herokuTeam", "herokuPlan", "herokuAllowPlanReplace", "rehearsal",
     "freezeMode", "freezeApp", "freezeScaleDown", "freezeCommand", "unfreezeCommand", "unfreezeOnFailure",
-    "verifyExcludeTables", "verifyQueries", "verifyConcurrency", "verifyRequireSettings", "acceptanceCommand", "dependentApps", "acknowledge",
+    "verifyExcludeTables", "verifyQueries", "verifyConcurrency", "verifyRequireSettings", "settingsSkip", "settingsOverride", "acceptanceCommand", "dependentApps", "acknowledge",
     "reportDir",
     "rollback",
     "retireSourceServer", "retireSourceServerConfirm",
@@ -335,6 +345,22 @@ export function readSettings(get: ConfigGetter): MigrationSettings {
         requireSettings: list("verifyRequireSettings", []).map((x) => x.trim()).filter(Boolean),
     };
 
+    const settingName = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/;
+    const skip = list("settingsSkip", []).map((n) => n.trim());
+    for (const n of skip) {
+        if (!settingName.test(n)) throw new ConfigError("settingsSkip", `entry "${n}" is not a setting name.`, "Give pg_settings names, e.g. `pulumi config set --path 'settingsSkip[0]' work_mem`.");
+    }
+    const override: Record<string, string> = {};
+    for (const e of list("settingsOverride", [])) {
+        const m = /^\s*([^=\s]+)\s*=\s*(\S.*?)\s*$/.exec(e);
+        if (!m || !settingName.test(m[1])) throw new ConfigError("settingsOverride", `entry "${e}" must be "name=value" with a pg_settings name and a value.`, "For example `pulumi config set --path 'settingsOverride[0]' 'statement_timeout=30s'`.");
+        const lower = m[1].toLowerCase();
+        if (Object.keys(override).some((k) => k.toLowerCase() === lower)) throw new ConfigError("settingsOverride", `names ${m[1]} twice.`, "Keep one entry per setting.");
+        if (skip.some((n) => n.toLowerCase() === lower)) throw new ConfigError("settingsOverride", `entry "${e}" names a setting that settingsSkip leaves out.`, `Remove ${m[1]} from one of settingsSkip and settingsOverride.`);
+        override[m[1]] = m[2];
+    }
+    const customSettings: CarrySettings = { skip, override };
+
     const sourceResourceGroup = optional("sourceResourceGroup");
     if (sourceResourceGroup !== undefined && (!/^[-\w.()\p{L}]{1,90}$/u.test(sourceResourceGroup) || sourceResourceGroup.endsWith("."))) {
         throw new ConfigError("sourceResourceGroup", `must be 1 to 90 letters, digits, underscores, hyphens, periods and parentheses, not ending in a period (Azure's rule), got "${sourceResourceGroup}".`, `${setHint("sourceResourceGroup", "my-resource-group")} Leave it empty to find the server by name in the subscription.`);
@@ -364,6 +390,7 @@ export function readSettings(get: ConfigGetter): MigrationSettings {
         heroku,
         freeze,
         verify,
+        customSettings,
         dependentApps: list("dependentApps", []),
         acknowledge,
         sourceResourceGroup,

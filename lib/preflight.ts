@@ -43,6 +43,7 @@ import { redact } from "./redact";
 import { assessBackups, type AzureBackupCheck } from "./azureBackup";
 import { checkUserQueries } from "./userQueries";
 import type { AcknowledgeEntry, FreezeSettings } from "./config";
+import { LOGIN, planSettings, settingsFindings, valueWithUnit, type SettingsPlan, type SourceSetting } from "./settings";
 import type { PgConnection } from "./types";
 
 export type FindingLevel = "blocking" | "warning" | "info";
@@ -80,6 +81,8 @@ export interface PreflightResult {
     excludeExtensions?: string[];
     /** Expected size of the dump archive (estimate.archiveBytes), for the dump's progress lines. */
     archiveBytesEstimate?: number;
+    /** The source's custom settings in three groups (lib/settings.ts); ApplySettings applies database and heroku. */
+    settings?: SettingsPlan;
 }
 
 export interface TableSize {
@@ -195,6 +198,8 @@ export interface PreflightOptions {
     azureBackup?: AzureBackupCheck;
     /** settings.verify.queries: each is opened on the source as verification will (lib/userQueries.ts). */
     verifyQueries?: string[];
+    /** settingsSkip / settingsOverride (lib/settings.ts). */
+    customSettings?: { skip: string[]; override: Record<string, string> };
     /** Time each verify query may take to return its first row in preflight. @default 10 s */
     verifyQueryTimeoutMs?: number;
 }
@@ -260,15 +265,6 @@ export const ESTIMATE_ASSUMPTIONS = Object.freeze({
 
 const AZURE_HOST = /^([a-z0-9-]+)\.postgres\.database\.(azure\.com|chinacloudapi\.cn|usgovcloudapi\.net)$/i;
 
-/**
- * Session settings an application can notice. A server-level value that differs from
- * PostgreSQL's default does not travel with pg_dump.
- */
-const APP_VISIBLE_SETTINGS = [
-    "timezone", "intervalstyle", "search_path", "statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout",
-    "default_transaction_isolation", "default_transaction_read_only", "standard_conforming_strings", "bytea_output",
-    "extra_float_digits", "session_replication_role", "row_security", "xmloption", "xmlbinary", "array_nulls",
-];
 const UTC_NAMES = new Set(["utc", "etc/utc", "gmt", "etc/gmt", "zulu", "etc/zulu", "universal", "etc/universal", "uct", "etc/uct", "gmt0", "greenwich"]);
 
 // ---------------------------------------------------------------------------------------------
@@ -321,7 +317,8 @@ interface Inspection {
     foreignServers: { name: string; wrapper: string; options: string; mappings: number }[];
     tablespaceObjects: { tablespace: string; objects: number }[];
     dbRoleSettings: { role: string; database: string; name: string; value: string; context: string }[];
-    serverSettings: { name: string; setting: string; bootVal: string; context: string }[];
+    serverSettings: { name: string; setting: string; bootVal: string; context: string; value: string; defaultValue: string }[];
+    settingContexts: Record<string, string>;
     sample: ReadSample;
 }
 
@@ -338,6 +335,16 @@ export interface EstimateInput {
     relations: Array<{ kind: string; heap: number; toast: number; indexes: number }>;
     largeObjects: { bytes: number };
     sample: ReadSample;
+}
+
+/** The inspection's settings as lib/settings.ts takes them (the migrated login's own role settings marked LOGIN). */
+function sourceSettings(ins: Inspection): SourceSetting[] {
+    return [
+        ...ins.dbRoleSettings.map((r): SourceSetting => (r.role === ""
+            ? { name: r.name, value: r.value, origin: "database", context: r.context }
+            : { name: r.name, value: r.value, origin: "role", role: r.role === ins.user ? LOGIN : r.role, context: r.context })),
+        ...ins.serverSettings.map((r): SourceSetting => ({ name: r.name, value: r.value, origin: "server", context: r.context, defaultValue: r.defaultValue })),
+    ];
 }
 
 async function rows<T>(c: Client, sql: string, params: unknown[] = []): Promise<T[]> {
@@ -512,12 +519,14 @@ async function inspect(c: Client, sampleBytes: number): Promise<Inspection> {
             return { role: r.role, database: r.database, name: r.setting.slice(0, eq), value: r.setting.slice(eq + 1), context: r.context ?? "user" };
         });
 
-    const serverSettings = (await rows<{ name: string; setting: string; boot_val: string; context: string }>(c, `
-        SELECT name, setting, coalesce(boot_val, '') AS boot_val, context FROM pg_catalog.pg_settings
-        WHERE lower(name) = ANY($1::text[]) AND source IN ('configuration file', 'command line', 'environment variable')
-        ORDER BY name COLLATE "C"`, [APP_VISIBLE_SETTINGS]))
+    // Every server setting that differs from PostgreSQL's default (lib/settings.ts plans them).
+    const serverSettings = (await rows<{ name: string; setting: string; boot_val: string; context: string; unit: string | null }>(c, `
+        SELECT name, setting, coalesce(boot_val, '') AS boot_val, context, unit FROM pg_catalog.pg_settings
+        WHERE source IN ('configuration file', 'command line', 'environment variable')
+        ORDER BY name COLLATE "C"`))
         .filter((s) => s.setting !== s.boot_val && !(s.name.toLowerCase() === "timezone" && UTC_NAMES.has(s.setting.toLowerCase()) && UTC_NAMES.has(s.boot_val.toLowerCase())))
-        .map((s) => ({ name: s.name, setting: s.setting, bootVal: s.boot_val, context: s.context }));
+        .map((s) => ({ name: s.name, setting: s.setting, bootVal: s.boot_val, context: s.context, value: valueWithUnit(s.setting, s.unit), defaultValue: valueWithUnit(s.boot_val, s.unit) }));
+    const settingContexts = Object.fromEntries((await rows<{ name: string; context: string }>(c, "SELECT lower(name) AS name, context FROM pg_catalog.pg_settings")).map((r) => [r.name, r.context]));
 
     const sample = await measureReadRate(c, relations, sampleBytes);
 
@@ -548,6 +557,7 @@ async function inspect(c: Client, sampleBytes: number): Promise<Inspection> {
         tablespaceObjects,
         dbRoleSettings,
         serverSettings,
+        settingContexts,
         sample,
     };
 }
@@ -944,18 +954,6 @@ function buildFindings(x: Context): { findings: Finding[]; suggested: PlanInfo |
             `Unlogged tables are restored unlogged: ${list(unlogged.map((r) => `${r.schema}.${r.name}`))}. Their data is lost on a crash or failover and they are empty on Heroku followers.`,
             "Make them logged (ALTER TABLE ... SET LOGGED) if their data must survive.");
     }
-    if (ins.dbRoleSettings.length > 0) {
-        const settable = (ctx: string) => ctx === "user";
-        add("warning", "database_settings", undefined,
-            `Settings made with ALTER DATABASE/ROLE ... SET are not in the dump: ${ins.dbRoleSettings.map((s) => `${s.name}=${s.value} (${s.role ? `role ${s.role}` : "all roles"}${s.database ? ` in ${s.database}` : ""}${settable(s.context) ? "" : `; ${s.context}-level, Heroku will not let you set it`})`).join(", ")}.`,
-            "Re-apply the user-level ones on Heroku after the restore (ALTER DATABASE/ROLE ... SET ... as Heroku's credential); the others cannot be set there.");
-    }
-    if (ins.serverSettings.length > 0) {
-        add("info", "server_settings", undefined,
-            `Server settings that differ from PostgreSQL's defaults do not travel with the dump: ${ins.serverSettings.map((s) => `${s.name}=${s.setting} (default ${s.bootVal || "empty"}${s.context === "user" ? "" : `; ${s.context}-level, Heroku will not let you set it`})`).join(", ")}.`,
-            "If the app depends on them, set the user-level ones on Heroku with ALTER DATABASE ... SET, or in the app's connection settings.");
-    }
-
     // Heroku apps the configuration names must exist before anything is created or frozen.
     for (const app of x.herokuApps ?? []) {
         if (app.exists) continue;
@@ -1152,7 +1150,9 @@ export async function runPreflight(source: PgConnection, opts: PreflightOptions)
     const compressionOffer = localCompressionOffer();
     const built = buildFindings({ source, ins, dump, restore, serverMajor, plan, plans, herokuMajor, freeze: opts.freeze, herokuApp: opts.herokuApp, herokuApps: opts.herokuApps, azureBackup: opts.azureBackup, estimate, freezePlan: fp, compressionOffer });
     // A verify query verification would refuse cannot be acknowledged: it would fail there anyway.
-    const findings = sortFindings([...applyAcknowledgements(built.findings, opts.acknowledge ?? []), ...queryFindings]);
+    const settingsPlan = planSettings(sourceSettings(ins), { ...opts.customSettings, plan: opts.plan, contexts: ins.settingContexts });
+    const settingFindings: Finding[] = settingsFindings(settingsPlan, { essential: /^(heroku-postgresql:)?essential-/.test(opts.plan) });
+    const findings = sortFindings([...applyAcknowledgements(built.findings, opts.acknowledge ?? []), ...queryFindings, ...settingFindings]);
 
     const acknowledgedUnsupported = findings.filter((f) => f.code === "extension_unsupported" && f.acknowledged).map((f) => f.subject as string);
     const tables = ins.relations.filter((r) => r.kind === "r" || r.kind === "m");
@@ -1182,6 +1182,7 @@ export async function runPreflight(source: PgConnection, opts: PreflightOptions)
         extensionReport: ins.extensions,
         excludeExtensions: [...built.exclude, ...acknowledgedUnsupported],
         archiveBytesEstimate: estimate.archiveBytes,
+        settings: settingsPlan,
         dumpCanExcludeExtensions: pgDumpCanExcludeExtensions(dump.major),
         freeze: fp,
         estimate,

@@ -40,6 +40,8 @@ export interface MigrationReport {
     largeObjects?: LargeObjectComparison;
     extensions?: ExtensionCheck[];
     settings?: SettingsComparison;
+    /** The source's settings ApplySettings set on the new database (stack output `settingsApplied`). */
+    settingsApplied?: { name: string; value: string; via: string; result: string }[];
     queries?: QueryCheck[];
     excluded?: string[];
 }
@@ -207,7 +209,10 @@ export function renderMarkdown(report: MigrationReport): string {
         out.push(...mdTable(["setting", "category", "source", "target", "required equal"], s.differences.map((d) => [d.name, d.category, settingValue(d.source, d.sourceOrigin), settingValue(d.target, d.targetOrigin), d.required ? "**yes**" : "no"])));
         if (s.databaseSettings.source.length || s.databaseSettings.target.length) {
             out.push(`ALTER DATABASE settings - source: ${s.databaseSettings.source.map(mdCell).join(", ") || "none"}; target: ${s.databaseSettings.target.map(mdCell).join(", ") || "none"}`, "");
-        }
+        }    }
+    if (r.settingsApplied?.length) {
+        out.push("Carried over to the new database (ApplySettings); verification requires those taken from the source (not settingsOverride's) equal:", "");
+        out.push(...mdTable(["setting", "value", "applied with", "new database shows"], r.settingsApplied.map((a) => [a.name, a.value, a.via, a.result])));
     }
     if (r.queries?.length) {
         out.push("## Queries", "");
@@ -428,7 +433,9 @@ export function renderHtml(report: MigrationReport): string {
         ], s.differences, (d) => d.required));
         if (s.databaseSettings.source.length || s.databaseSettings.target.length) {
             parts.push(`<p>ALTER DATABASE settings - source: ${esc(s.databaseSettings.source.join(", ") || "none")}; target: ${esc(s.databaseSettings.target.join(", ") || "none")}</p>`);
-        }
+        }    }
+    if (r.settingsApplied?.length) {
+        parts.push(`<p>Carried over to the new database (ApplySettings); verification requires those taken from the source (not settingsOverride's) equal: ${r.settingsApplied.map((a) => `<code>${esc(a.name)}=${esc(a.value)}</code> (${esc(a.via)})`).join(", ")}</p>`);
     }
 
     if (r.queries?.length) {

@@ -58,6 +58,7 @@ export function reportFromOutputs(out: Outputs, meta: ReportMeta): MigrationRepo
         verification: out.verification,
         steps: meta.steps ?? [],
         timings: meta.timings,
+        ...(Array.isArray(out.settingsApplied) ? { settingsApplied: out.settingsApplied } : {}),
     };
     if (command !== "up") return base;
     const result = (out.verificationResult && typeof out.verificationResult === "object" ? out.verificationResult : undefined) ?? meta.verification;

@@ -1693,7 +1693,8 @@ export async function verifyDatabases(source: PgConnection, target: PgConnection
     for (const e of extensions) if (e.match && e.note && e.source) notes.push(`extension ${e.name}: ${e.note}`);
     const reported = settings.differences.filter((d) => !d.required && d.category !== "other");
     if (reported.length) notes.push(`${reported.length} settings that change query behaviour or performance differ (reported, not required): ${reported.slice(0, 8).map((d) => d.name).join(", ")}${reported.length > 8 ? ", ..." : ""}`);
-    if (settings.databaseSettings.source.length) notes.push(`the source database has ALTER DATABASE settings that a restore does not carry over: ${settings.databaseSettings.source.join(", ")}`);
+    const notCarried = settings.databaseSettings.source.filter((x) => !settings.databaseSettings.target.includes(x));
+    if (notCarried.length) notes.push(`the source database has ALTER DATABASE settings the target does not have (a restore does not carry them over; ApplySettings sets those it can): ${notCarried.join(", ")}`);
     if (restore.errors.length || restore.warnings.length) notes.push(`the restore log has ${restore.errors.length} error and ${restore.warnings.length} warning lines`);
     notes.push(...schema.notes);
     if (exclude.length) notes.push(`excluded from verification: ${exclude.join(", ")}`);

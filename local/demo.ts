@@ -200,8 +200,9 @@ $$;
 /** Creates the Azure-shaped demo database in the cluster; idempotent. Returns the connection
  *  the migration uses (a non-superuser admin role, like Azure's admin user), and what was seeded.
  *  `password` chooses the admin role's password (e.g. one with / % @ and quotes, to test
- *  redaction); by default it is derived from the cluster's superuser password. */
-export async function seedDemoSource(cluster: LocalCluster, opts: { password?: string } = {}): Promise<{ connection: PgConnection; database: string; tables: string[] }> {
+ *  redaction); by default it is derived from the cluster's superuser password. `customSettings`
+ *  adds an ALTER DATABASE and an ALTER ROLE ... IN DATABASE setting (the rehearsal's source). */
+export async function seedDemoSource(cluster: LocalCluster, opts: { password?: string; customSettings?: boolean } = {}): Promise<{ connection: PgConnection; database: string; tables: string[] }> {
     const password = opts.password ?? adminPassword(cluster);
     registerSecret(password);
 
@@ -211,6 +212,12 @@ export async function seedDemoSource(cluster: LocalCluster, opts: { password?: s
         const exists = await c.query("SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1", [DEMO_DATABASE]);
         if (exists.rowCount === 0) {
             await c.query(`CREATE DATABASE ${quoteIdent(DEMO_DATABASE)} OWNER azureadmin ENCODING 'UTF8' TEMPLATE template0`);
+        }
+        if (opts.customSettings) {
+            // Custom settings the migration carries over (lib/settings.ts, the rehearsal): one for the
+            // database, one for the admin login in it, as `ALTER DATABASE/ROLE ... SET` on Azure leaves them.
+            await c.query(`ALTER DATABASE ${quoteIdent(DEMO_DATABASE)} SET idle_in_transaction_session_timeout = '15min'`);
+            await c.query(`ALTER ROLE azureadmin IN DATABASE ${quoteIdent(DEMO_DATABASE)} SET lock_timeout = '1min'`);
         }
     });
 

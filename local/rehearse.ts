@@ -74,7 +74,7 @@ export async function startServices(dir: string): Promise<Services> {
             started.push(cluster);
             // The only source a rehearsal may retire (retireSourceServer; lib/retire.ts).
             process.env[REHEARSAL_SOURCE_DIR_ENV] = cluster.dataDir;
-            const seeded = await seedDemoSource(cluster);
+            const seeded = await seedDemoSource(cluster, { customSettings: true });
             source = seeded.connection;
             demo = true;
             log(`source: demo database ${seeded.database} on 127.0.0.1:${cluster.port} (SSL, Azure-style roles), ${seeded.tables.length} tables`);

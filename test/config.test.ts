@@ -210,3 +210,15 @@ test("dumpCompression: a zlib level by default, lz4/zstd with a level in their r
     assert.match(messageOf(() => settingsWith({ dumpCompression: "10" })), /^config `dumpCompression`: must be 0 to 9 .*, got "10"\./);
     assert.match(messageOf(() => settingsWith({ dumpCompression: "lz4:13" })), /^config `dumpCompression`: must be .*, got "lz4:13"\./);
 });
+
+test("settingsSkip and settingsOverride: names, name=value, errors naming the key", () => {
+    const s = settingsWith({ settingsSkip: JSON.stringify(["work_mem"]), settingsOverride: JSON.stringify(["statement_timeout = 30s", "auto_explain.log_analyze=on"]) });
+    assert.deepEqual(s.customSettings, { skip: ["work_mem"], override: { statement_timeout: "30s", "auto_explain.log_analyze": "on" } });
+    assert.deepEqual(settingsWith({}).customSettings, { skip: [], override: {} });
+    assert.equal(messageOf(() => settingsWith({ settingsSkip: JSON.stringify(["work mem"]) })),
+        "config `settingsSkip`: entry \"work mem\" is not a setting name. Give pg_settings names, e.g. `pulumi config set --path 'settingsSkip[0]' work_mem`.");
+    assert.equal(messageOf(() => settingsWith({ settingsOverride: JSON.stringify(["statement_timeout"]) })),
+        "config `settingsOverride`: entry \"statement_timeout\" must be \"name=value\" with a pg_settings name and a value. For example `pulumi config set --path 'settingsOverride[0]' 'statement_timeout=30s'`.");
+    assert.equal(messageOf(() => settingsWith({ settingsSkip: JSON.stringify(["work_mem"]), settingsOverride: JSON.stringify(["WORK_MEM=8MB"]) })),
+        "config `settingsOverride`: entry \"WORK_MEM=8MB\" names a setting that settingsSkip leaves out. Remove WORK_MEM from one of settingsSkip and settingsOverride.");
+});

@@ -269,6 +269,29 @@ describe("Heroku CLI against the emulator", { skip }, () => {
         assert.match(r.stderr, /The token provided to HEROKU_API_KEY is invalid\./, explain(r));
     });
 
+    test("pg:settings:log-lock-waits sets it on a Standard database (the real ALTER), pg:settings lists it; Essential databases refuse", async () => {
+        const created = await heroku(["addons:create", "heroku-postgresql:standard-0", "--app", APP, "--as", "SETTINGS_DB"]);
+        assert.equal(created.code, 0, explain(created));
+        const waited = await heroku(["pg:wait", "SETTINGS_DB", "--app", APP]);
+        assert.equal(waited.code, 0, explain(waited));
+        const addon = (await api("GET", `/apps/${APP}/addons`)).find((a: { config_vars: string[] }) => a.config_vars.includes("SETTINGS_DB_URL"));
+        const set = await heroku(["pg:settings:log-lock-waits", "SETTINGS_DB", "true", "--app", APP]);
+        assert.equal(set.code, 0, explain(set));
+        assert.equal(set.stdout, `log-lock-waits has been set to true for ${addon.name}.\nWhen a deadlock is detected, a log message will be emitted in your application's logs.\n`, explain(set));
+        const statement = await heroku(["pg:settings:log-statement", "SETTINGS_DB", "mod", "--app", APP]);
+        assert.equal(statement.code, 0, explain(statement));
+        assert.match(statement.stdout, new RegExp(`^log-statement has been set to mod for ${addon.name}\\.\\nIncludes all statements from ddl as well as data-modifying statements`), explain(statement));
+        const listed = await heroku(["pg:settings", "SETTINGS_DB", "--app", APP]);
+        assert.equal(listed.code, 0, explain(listed));
+        assert.match(listed.stdout, /^log-lock-waits:\s+true$/m, explain(listed));
+        assert.match(listed.stdout, /^log-statement:\s+mod$/m, explain(listed));
+        const url = (await api("GET", `/apps/${APP}/config-vars`)).SETTINGS_DB_URL as string;
+        assert.deepEqual(await sql(url, "SELECT current_setting('log_lock_waits') AS locks, current_setting('log_statement') AS stmt"), [{ locks: "on", stmt: "mod" }]);
+        const essential = await heroku(["pg:settings:log-lock-waits", "DATABASE", "true", "--app", APP]);
+        assert.notEqual(essential.code, 0, explain(essential));
+        assert.match(essential.stderr, /You can.t perform this operation on Essential-tier databases\./, explain(essential));
+    });
+
     test("addons:destroy drops the add-on database", async () => {
         const dbName = new URL(databaseUrl).pathname.slice(1);
         const r = await heroku(["addons:destroy", addonName, "--app", APP, "--confirm", APP]);

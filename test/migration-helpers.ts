@@ -59,6 +59,11 @@ export async function declareForTest(overrides: Record<string, string>): Promise
     const preflight: PreflightResult = {
         serverVersion: "15.18", serverMajor: 15, pgDumpVersion: "15.18", databaseBytes: 1,
         extensions: [{ name: "citext", version: "1.6" }], findings: [],
+        settings: {
+            database: [{ name: "statement_timeout", value: "30s", origin: "database", group: "database", scope: "database" }],
+            heroku: [{ name: "log_lock_waits", value: "on", origin: "server", group: "heroku", heroku: { key: "log_lock_waits", value: true, command: "heroku pg:settings:log-lock-waits" } }],
+            unavailable: [], skipped: [],
+        },
     };
     const { Migration } = await import("../components/migration");
     const m = new Migration("migration", { settings: settingsWith(overrides), preflight });

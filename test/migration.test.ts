@@ -16,8 +16,8 @@ test("Migration declares the guide's steps in order, with explicit dependencies,
 
     assert.deepEqual([...r.keys()].sort(), [
         "migration", "migration-acceptance", "migration-app", "migration-container", "migration-cutover", "migration-database",
-        "migration-dump", "migration-freeze", "migration-grant", "migration-restore", "migration-source-checksums", "migration-storage", "migration-target-check",
-        "migration-verify",
+        "migration-dump", "migration-freeze", "migration-grant", "migration-restore", "migration-settings", "migration-source-checksums", "migration-storage",
+        "migration-target-check", "migration-verify",
     ]);
     const type = (n: string) => r.get(n)!.type;
     assert.equal(type("migration"), "azure-to-heroku-pg:index:Migration");
@@ -31,6 +31,7 @@ test("Migration declares the guide's steps in order, with explicit dependencies,
     assert.equal(type("migration-grant"), "pulumi-nodejs:dynamic/migration:ReadGrant");
     assert.equal(type("migration-restore"), "pulumi-nodejs:dynamic/heroku:Restore");
     assert.equal(type("migration-source-checksums"), "pulumi-nodejs:dynamic/migration:SourceChecksums");
+    assert.equal(type("migration-settings"), "pulumi-nodejs:dynamic/migration:ApplySettings");
     assert.equal(type("migration-verify"), "pulumi-nodejs:dynamic/migration:Verification");
     assert.equal(type("migration-acceptance"), "command:local:Command");
     assert.equal(type("migration-cutover"), "pulumi-nodejs:dynamic/migration:Cutover");
@@ -49,6 +50,8 @@ test("Migration declares the guide's steps in order, with explicit dependencies,
     assert.ok(deps("migration-source-checksums").includes("migration-dump"));
     for (const d of ["migration-restore", "migration-grant"]) assert.ok(!deps("migration-source-checksums").includes(d), `source checksums beside ${d}`);
     for (const d of ["migration-restore", "migration-source-checksums"]) assert.ok(deps("migration-verify").includes(d), `verify after ${d}`);
+    assert.ok(deps("migration-settings").includes("migration-restore"));
+    assert.ok(deps("migration-verify").includes("migration-settings"), "verify after migration-settings");
     assert.ok(deps("migration-acceptance").includes("migration-verify"));
     for (const d of ["migration-verify", "migration-acceptance"]) assert.ok(deps("migration-cutover").includes(d), `cutover after ${d}`);
 
@@ -77,6 +80,10 @@ test("Migration declares the guide's steps in order, with explicit dependencies,
     assert.deepEqual(r.get("migration-target-check")!.inputs.extensions, ["citext"]);
     assert.ok(r.get("migration-target-check")!.secretInputs.includes("databaseUrl"));
     assert.deepEqual(r.get("migration-cutover")!.inputs.dependentApps, ["web-app"]);
+    // Preflight's settings plan reaches ApplySettings; the target URL is a secret input.
+    assert.deepEqual(r.get("migration-settings")!.inputs.database.map((x: { name: string }) => x.name), ["statement_timeout"]);
+    assert.deepEqual(r.get("migration-settings")!.inputs.heroku.map((x: { heroku: { key: string; value: unknown } }) => x.heroku), [{ key: "log_lock_waits", value: true }].map((h) => ({ ...h, command: "heroku pg:settings:log-lock-waits" })));
+    assert.ok(r.get("migration-settings")!.secretInputs.includes("targetUrl"));
 
     // A failing acceptance command says that the cutover did not run and where the freeze stands.
     // The command runs under the masking runner: a fake `npm` on PATH stands for the user's tests.

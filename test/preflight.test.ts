@@ -81,7 +81,7 @@ function find(p: PreflightPlan, key: string): Finding {
 
 before(async () => {
     cluster = await startCluster({ dataDir: path.join(tmp, "pg15"), ssl: true });
-    demo = (await seedDemoSource(cluster)).connection;
+    demo = (await seedDemoSource(cluster, { customSettings: true })).connection;
 
     // A second database with what does not survive the move, owned by the superuser and used by a
     // non-owner admin (edge_admin), like an Azure admin user on a database someone else created.
@@ -179,7 +179,7 @@ test("preview on the demo source: no blocking finding, several owners, an estima
     const s = settings({ herokuPlan: "essential-1" });
     const before = await snapshot(cluster!.connection("appdb"));
     // The options index.ts passes.
-    const p = await runPreflight(demo, { plan: s.heroku.plan, dumpCompression: s.dump.compression, freeze: s.freeze, acknowledge: s.acknowledge, herokuApp: { name: s.heroku.app, create: s.heroku.createApp } });
+    const p = await runPreflight(demo, { plan: s.heroku.plan, dumpCompression: s.dump.compression, freeze: s.freeze, acknowledge: s.acknowledge, herokuApp: { name: s.heroku.app, create: s.heroku.createApp }, customSettings: s.customSettings });
     assert.equal(await snapshot(cluster!.connection("appdb")), before, "preflight changed nothing on the source");
 
     assert.deepEqual(keys(p.findings), [
@@ -195,8 +195,15 @@ test("preview on the demo source: no blocking finding, several owners, an estima
         "info freeze_estimate",
         "info dump_compression",
         "info backup_unverified",
+        "info settings_applied",
+        "info settings_unavailable",
     ]);
-    assert.deepEqual(p.counts, { blocking: 0, warning: 1, info: 11 });
+    assert.deepEqual(p.counts, { blocking: 0, warning: 1, info: 13 });
+    // The demo's ALTER DATABASE / ALTER ROLE ... IN DATABASE settings are carried over; the
+    // cluster's server parameters are planned too (user-settable ones applied, the rest listed).
+    assert.deepEqual(p.settings!.database.filter((x) => x.origin !== "server").map((x) => `${x.name}=${x.value} ${x.scope}`), ["idle_in_transaction_session_timeout=15min database", "lock_timeout=1min role"]);
+    assert.deepEqual(p.settings!.heroku, []);
+    assert.match(find(p, "settings_unavailable").message, /^Cannot be set on Heroku, so not carried over: \d+ server infrastructure setting\(s\) Heroku runs itself/);
     assert.equal(find(p, "grants_dropped").message, "GRANTs to roles that will not exist on Heroku are not restored (pg_restore --no-acl): app_owner (2 objects), reporting_owner (3 objects).");
     assert.equal(find(p, "ownership").message, "Objects are owned by 2 roles other than azureadmin: app_owner (4 sequences, 4 tables); reporting_owner (1 schema, 1 table, 1 view). The restore (pg_restore --no-owner) makes Heroku's credential the owner of everything.");
     assert.equal(find(p, "extensions").message, "Supported on Heroku and restored: citext 1.6 (schema public), pgcrypto 1.3 (schema public).");
@@ -275,7 +282,7 @@ test("a database full of things that do not survive the move: exact findings, an
         "warning event_trigger:log_ddl",
         "warning publication:accounts_pub",
         "warning foreign_server:files",
-        "warning database_settings",
+        "warning settings_unavailable",
         "info versions",
         "info size",
         "info other_databases",
@@ -286,6 +293,7 @@ test("a database full of things that do not survive the move: exact findings, an
         "info freeze_estimate",
         "info dump_compression",
         "info backup_unverified",
+        "info settings_applied",
     ]);
     const msg = (key: string) => find(p, key).message;
     const act = (key: string) => find(p, key).action;
@@ -303,7 +311,11 @@ test("a database full of things that do not survive the move: exact findings, an
     assert.equal(msg("event_trigger:log_ddl"), "Event trigger log_ddl (on ddl_command_end, runs app.log_ddl) is not restored: creating event triggers needs a superuser, and Heroku's credential is not one; pg_restore reports an error and goes on.");
     assert.equal(msg("publication:accounts_pub"), "Publication accounts_pub is restored, but nothing on Heroku can subscribe to it: logical replication out of Heroku Postgres is not available to its credential.");
     assert.equal(msg("foreign_server:files"), "Foreign server files (file_fdw, 0 user mappings) is restored, but user mappings lose their passwords (only their owner can read them) and Heroku must be able to reach the remote host.");
-    assert.equal(msg("database_settings"), "Settings made with ALTER DATABASE/ROLE ... SET are not in the dump: log_min_duration_statement=1s (all roles in edge; superuser-level, Heroku will not let you set it), statement_timeout=30s (all roles in edge).");
+    // Custom settings in three groups (lib/settings.ts); the test cluster's own server parameters follow.
+    assert.match(msg("settings_unavailable"), /^Cannot be set on Heroku, so not carried over: log_min_duration_statement=1s \(Heroku sets it only through heroku pg:settings:log-min-duration-statement, which Essential plans refuse; instead: a Standard plan or higher, then heroku pg:settings:log-min-duration-statement 1000\); \d+ server infrastructure setting\(s\) Heroku runs itself .*port=\d+/);
+    assert.equal(act("settings_unavailable"), "Check that the app does not depend on it; use what Heroku offers instead (named with each); pg:settings needs a Standard plan or higher (herokuPlan). To silence one, add it to settingsSkip.");
+    assert.match(msg("settings_applied"), /^Applied by the program on the new database after the restore \(ApplySettings\), then required equal by verification: .*statement_timeout=30s \(ALTER DATABASE SET; from the source's database setting\)/);
+    assert.deepEqual(p.settings!.database.filter((x) => x.origin === "database").map((x) => `${x.name}=${x.value}`), ["statement_timeout=30s"]);
     assert.equal(msg("extension_owners"), "adminpack (owner postgres), citext (owner postgres), file_fdw (owner postgres) were created by another role than edge_admin; Heroku creates the supported ones itself during the restore, owned by its credential.");
     assert.equal(msg("ownership"), "Objects are owned by 1 role other than edge_admin: postgres (1 database, 1 function, 1 table). The restore (pg_restore --no-owner) makes Heroku's credential the owner of everything.");
     assert.equal(msg("unlogged_tables"), "Unlogged tables are restored unlogged: app.sessions. Their data is lost on a crash or failover and they are empty on Heroku followers.");

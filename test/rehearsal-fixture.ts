@@ -65,7 +65,7 @@ export async function rehearsalFixture(prefix: string, opts: FixtureOptions = {}
     const dir = path.join(tmp, "rehearsal");
     const source = await startCluster({ dataDir: path.join(tmp, "source"), ssl: true });
     const target = await startCluster({ dataDir: path.join(tmp, "target"), ssl: true, password: opts.targetPassword });
-    const sourceConn = (await seedDemoSource(source, { password: opts.sourcePassword })).connection;
+    const sourceConn = (await seedDemoSource(source, { password: opts.sourcePassword, customSettings: true })).connection;
     let ssl = "sslmode=require";
     if (opts.verifyFull) {
         const ca = path.join(tmp, "source-ca.pem");

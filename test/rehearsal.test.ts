@@ -52,7 +52,7 @@ test("npm start migrates the source, the target holds the same data, a second ru
     assert.equal(fs.existsSync(path.join(fx.dir, "state", "rehearsal.json")), false, "preview writes no state");
     const plan = JSON.parse(fs.readFileSync(path.join(fx.dir, "migration-plan.json"), "utf8"));
     assert.equal(plan.status, "planned");
-    assert.deepEqual(plan.steps.map((st: { op: string }) => st.op), Array(12).fill("create"));
+    assert.deepEqual(plan.steps.map((st: { op: string }) => st.op), Array(13).fill("create"));
     // The target's own extension check comes after the database and before the freeze.
     const order = plan.steps.map((st: { name: string }) => st.name);
     assert.ok(order.indexOf("migration-database") < order.indexOf("migration-target-check"), order.join(", "));
@@ -105,6 +105,13 @@ test("npm start migrates the source, the target holds the same data, a second ru
 
     // The legacy app was frozen and is live again, now pointing at the new database.
     assert.match(up.out, /\[WriteFreeze\] app a2h-legacy-app: maintenance on, scaled to 0: worker/);
+    // The demo's custom settings are carried over before verification, which requires them equal.
+    assert.match(up.out, /^\[ApplySettings\] idle_in_transaction_session_timeout=15min \(ALTER DATABASE\); a2h-rehearsal-postgres now shows 15min$/m);
+    assert.match(up.out, /^\[ApplySettings\] lock_timeout=1min \(ALTER ROLE\); a2h-rehearsal-postgres now shows 1min$/m);
+    const settingRows = report.settings.differences.filter((d: { name: string }) => ["idle_in_transaction_session_timeout", "lock_timeout"].includes(d.name));
+    assert.deepEqual(settingRows, [], "the carried-over settings are equal on both sides");
+    assert.deepEqual(report.settingsApplied.filter((a: { name: string }) => ["idle_in_transaction_session_timeout", "lock_timeout"].includes(a.name)),
+        [{ name: "idle_in_transaction_session_timeout", value: "15min", via: "ALTER DATABASE", result: "15min" }, { name: "lock_timeout", value: "1min", via: "ALTER ROLE", result: "1min" }]);
     assert.match(up.out, /\[Cutover\] DATABASE_URL of a2h-legacy-app now points at a2h-rehearsal-postgres/);
     assert.match(up.out, /maintenance off, scaled back: worker=2/);
 
@@ -116,7 +123,7 @@ test("npm start migrates the source, the target holds the same data, a second ru
     const destroy = fx.rehearse("destroy");
     assert.equal(destroy.status, 0, destroy.out);
     assert.match(destroy.out, /\[DumpToBlob\] deleted dump pg-migration\/azure-to-heroku-pg\/rehearsal\/appdb\.dump/);
-    assert.match(destroy.out, /Destroy complete: 12 deleted, 0 retained\./);
+    assert.match(destroy.out, /Destroy complete: 14 deleted, 0 retained\./);
     const state = JSON.parse(fs.readFileSync(path.join(fx.dir, "state", "rehearsal.json"), "utf8"));
     assert.deepEqual(state.resources, []);
     assert.deepEqual(await fx.blobs(), [], "no blob left behind");

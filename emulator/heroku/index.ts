@@ -22,6 +22,7 @@ import { EmulatorCore, Expansions } from "./core";
 import { parseAdminUrl, withAdmin } from "./db";
 import { platformRoutes, seedFormation } from "./platform";
 import { dataRoutes } from "./data";
+import { pgSettingsRoutes } from "./pgSettings";
 import { matchRoute, Route } from "./router";
 import { loadState } from "./state";
 import { makeLocalhostCertificate, EmulatorTls } from "./tls";
@@ -138,7 +139,7 @@ export async function startHerokuEmulator(opts: HerokuEmulatorOptions): Promise<
     core.resumeAfterRestart();
 
     const platform = platformRoutes(core);
-    const data = dataRoutes(core);
+    const data = [...dataRoutes(core), ...pgSettingsRoutes(core)];
 
     const limit = opts.rateLimitPerHour ?? 4500;
     let tokens = limit;
@@ -168,7 +169,7 @@ export async function startHerokuEmulator(opts: HerokuEmulatorOptions): Promise<
             if (status >= 500) log(`${method} ${url.pathname} -> ${status} in ${Date.now() - started}ms`);
         };
         try {
-            const isData = url.pathname.startsWith("/client/");
+            const isData = url.pathname.startsWith("/client/") || url.pathname.startsWith("/postgres/");
             if (!isData && !VERSION_RE.test(String(req.headers.accept ?? ""))) {
                 send(400, MISSING_VERSION);
                 return;
