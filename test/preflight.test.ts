@@ -440,6 +440,10 @@ test("a source newer than the local pg_dump (PostgreSQL 18 from embedded-postgre
             "info freeze_estimate",
             "info dump_compression",
             "info backup_unverified",
+            // The local cluster's own non-default server settings (its initdb locale, logging):
+            // carried over or listed, as for any source.
+            "info settings_applied",
+            "info settings_unavailable",
         ]);
         const f = find(p, "pg_dump_too_old");
         assert.equal(f.message, `pg_dump ${dump.major}.${dump.minor} is older than the source server (PostgreSQL ${p.serverVersion}); pg_dump refuses to dump a newer server ("server version mismatch").`);
