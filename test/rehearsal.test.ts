@@ -52,7 +52,7 @@ test("npm start migrates the source, the target holds the same data, a second ru
     assert.equal(fs.existsSync(path.join(fx.dir, "state", "rehearsal.json")), false, "preview writes no state");
     const plan = JSON.parse(fs.readFileSync(path.join(fx.dir, "migration-plan.json"), "utf8"));
     assert.equal(plan.status, "planned");
-    assert.deepEqual(plan.steps.map((st: { op: string }) => st.op), Array(13).fill("create"));
+    assert.deepEqual(plan.steps.map((st: { op: string }) => st.op), Array(14).fill("create"));
     // The target's own extension check comes after the database and before the freeze.
     const order = plan.steps.map((st: { name: string }) => st.name);
     assert.ok(order.indexOf("migration-database") < order.indexOf("migration-target-check"), order.join(", "));
