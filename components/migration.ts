@@ -80,6 +80,8 @@ export class Migration extends pulumi.ComponentResource {
         const targetCheck = createTargetCheck();
         const freeze = createWriteFreeze();
         const freezeState: pulumi.Output<FreezeState> = pulumi.all([freeze.spec, freeze.record]).apply(([spec, record]) => ({ spec, record }));
+        // What every stage after the freeze carries for its failure path (lib/stage.ts GuardInputs).
+        const guard = { source: s.source, freeze: freezeState, unfreezeOnFailure: s.freeze.unfreezeOnFailure, storage: store.location, accountKey: store.accountKey, blobName };
         const dump = createDump();
         const grant = createReadGrant();
         const restore = createRestore();
@@ -198,12 +200,7 @@ export class Migration extends pulumi.ComponentResource {
         // Guide: "pg_dump -Fc -b -v", uploaded to the private container.
         function createDump(): DumpToBlob {
             return new DumpToBlob(`${name}-dump`, {
-                source: s.source,
-                storage: store.location,
-                accountKey: store.accountKey,
-                blobName,
-                freeze: freezeState,
-                unfreezeOnFailure: s.freeze.unfreezeOnFailure,
+                ...guard,
                 excludeExtensions: args.preflight.excludeExtensions ?? [],
                 compression: s.dump.compression.text,
                 expectedBytes: args.preflight.archiveBytesEstimate,
@@ -224,6 +221,7 @@ export class Migration extends pulumi.ComponentResource {
         // Guide: "heroku pg:backups:restore '<SAS URL>' DATABASE_URL --confirm".
         function createRestore(): HerokuRestore {
             return new HerokuRestore(`${name}-restore`, {
+                ...guard,
                 app: app.name,
                 appId: app.appId,
                 addonId: database.addonId,
@@ -231,12 +229,6 @@ export class Migration extends pulumi.ComponentResource {
                 dumpEtag: dump.etag,
                 // Heroku pre-installs a bare name into public; an extension elsewhere is schema.name.
                 extensions: restoreExtensions,
-                source: s.source,
-                freeze: freezeState,
-                unfreezeOnFailure: s.freeze.unfreezeOnFailure,
-                storage: store.location,
-                accountKey: store.accountKey,
-                blobName,
             }, { parent, dependsOn: [grant, database] });
         }
 
@@ -256,25 +248,20 @@ export class Migration extends pulumi.ComponentResource {
         function createApplySettings(): ApplySettings {
             const plan = args.preflight.settings;
             return new ApplySettings(`${name}-settings`, {
+                ...guard,
                 targetUrl: database.databaseUrl,
                 addonId: database.addonId,
                 addonName: database.addonName,
                 restoreId: restore.transferId,
                 database: plan?.database ?? [],
                 heroku: plan?.heroku ?? [],
-                source: s.source,
-                freeze: freezeState,
-                unfreezeOnFailure: s.freeze.unfreezeOnFailure,
-                storage: store.location,
-                accountKey: store.accountKey,
-                blobName,
             }, { parent, dependsOn: [restore] });
         }
 
         // Guide: "verify table counts, row counts, query results".
         function createVerification(): Verification {
             return new Verification(`${name}-verify`, {
-                source: s.source,
+                ...guard,
                 targetUrl: database.databaseUrl,
                 restoreId: restore.transferId,
                 excludeTables: s.verify.excludeTables,
@@ -285,11 +272,6 @@ export class Migration extends pulumi.ComponentResource {
                 restoreLogs: restore.logs,
                 reportDir: args.reportDir,
                 sourceChecksums: sourceChecksums.checksums,
-                freeze: freezeState,
-                unfreezeOnFailure: s.freeze.unfreezeOnFailure,
-                storage: store.location,
-                accountKey: store.accountKey,
-                blobName,
             }, { parent, dependsOn: [restore, sourceChecksums, applied] });
         }
 
