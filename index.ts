@@ -3,17 +3,14 @@
  * `pulumi preview` plans the cutover, `pulumi up` runs it, `pulumi destroy` deletes the dump.
  */
 import * as pulumi from "@pulumi/pulumi";
-import * as authorization from "@pulumi/azure-native/authorization";
 import { Migration } from "./components/migration";
 import { checkKnownKeys, readSettings } from "./lib/config";
 import { checkDumpCompression, localCompressionOffer } from "./lib/compression";
-import { azureServerName, findingKey, formatFindings, herokuAppsToCheck, preflightJson, runPreflight } from "./lib/preflight";
-import { armEndpointForHost, checkAzureBackups, noCredentials, type AzureBackupCheck } from "./lib/azureBackup";
-import * as heroku from "./lib/heroku";
-import { MigrationError } from "./lib/errors";
+import { preflightJson } from "./lib/preflight";
+import { runProgramPreflight } from "./lib/preflight/run";
+import { sourceServerToRetire } from "./lib/sourceServerLocation";
 import { registerSecret } from "./lib/redact";
-import { reportFromOutputs, resolveReportDir, writePreflightFiles, writeReport } from "./lib/reportFiles";
-import { ROLLBACK_ACK_CODE } from "./lib/rollback";
+import { reportFromOutputs, writeReport } from "./lib/reportFiles";
 
 export = async () => {
     const config = new pulumi.Config();
@@ -25,43 +22,10 @@ export = async () => {
     // lz4/zstd need a pg_dump that offers them: refused before anything is created.
     checkDumpCompression(settings.dump.compression, localCompressionOffer());
 
-    // The Heroku apps the configuration relies on (read-only Platform API lookups).
-    const ep = heroku.herokuEndpointsFromEnv();
-    const herokuApps = await Promise.all(herokuAppsToCheck(settings).map(async (a) => ({ ...a, exists: (await heroku.getApp(ep, a.name)) !== undefined })));
-
-    // Azure's backups of an Azure source, read with azure-native's credentials (never invoked for
-    // other hosts: the local rehearsal's engine cannot answer these invokes).
-    const server = azureServerName(settings.source.host);
-    const azureBackup = server ? await sourceBackups(server, settings.source.host, settings.sourceResourceGroup) : undefined;
-
-    // Preflight runs in preview and in up, before anything is created or frozen.
-    const preflight = await runPreflight({ ...settings.source, password }, {
-        herokuApps,
-        azureBackup,
-        plan: settings.heroku.plan,
-        dumpCompression: settings.dump.compression,
-        freeze: settings.freeze,
-        // `rollback_writes` entries are for the rollback (lib/rollback.ts), not for preflight.
-        acknowledge: settings.acknowledge.filter((a) => a.code !== ROLLBACK_ACK_CODE),
-        herokuApp: { name: settings.heroku.app, create: settings.heroku.createApp },
-        verifyQueries: settings.verify.queries,
-        customSettings: settings.customSettings,
-    });
-    // The reports go to `reportDir` (the rehearsal points A2H_REPORT_DIR at its own folder).
-    const reportDir = process.env.A2H_REPORT_DIR ?? resolveReportDir(settings.reportDir, pulumi.getStack());
-    writePreflightFiles(reportDir, preflight);
-    for (const line of formatFindings(preflight.findings)) {
-        if (line.startsWith("BLOCKING")) pulumi.log.error(line);
-        else if (line.startsWith("WARNING")) pulumi.log.warn(line);
-        else pulumi.log.info(line);
-    }
-    const blocking = preflight.findings.filter((f) => f.level === "blocking");
-    if (blocking.length > 0) {
-        throw new MigrationError("preflight", `${blocking.length} blocking finding(s): ${blocking.map(findingKey).join(", ")}. Nothing was created or frozen.`, blocking.map((f) => f.action).join(" "));
-    }
-
+    // Preflight runs in preview and in up, before anything is created or frozen; a blocking finding throws.
+    const { preflight, reportDir, azureBackup } = await runProgramPreflight(settings, password);
     // Where the Azure server lives, recorded for `retireSourceServer` (pulumi destroy cannot run the program).
-    const sourceServer = server && settings.retireSource.enabled ? await azureServerLocation(settings.source.host, settings.sourceResourceGroup, azureBackup) : undefined;
+    const sourceServer = await sourceServerToRetire(settings, azureBackup);
     const migration = new Migration("migration", { settings, preflight, reportDir, sourceServer });
     const outputs = {
         herokuAppName: migration.appName,
@@ -95,30 +59,3 @@ export = async () => {
     }
     return outputs;
 };
-
-/** The flexible server's backups through Azure Resource Manager; unavailable when azure-native has no credentials. */
-async function sourceBackups(server: string, host: string, resourceGroup: string | undefined): Promise<AzureBackupCheck> {
-    let token: string;
-    let subscriptionId: string;
-    try {
-        token = (await authorization.getClientToken()).token;
-        registerSecret(token);
-        subscriptionId = (await authorization.getClientConfig()).subscriptionId;
-    } catch (err) {
-        return noCredentials(err);
-    }
-    return checkAzureBackups({ token, subscriptionId, serverName: server, resourceGroup, armEndpoint: armEndpointForHost(host) });
-}
-
-/** Subscription, resource group (config, else where the backup check found the server) and ARM endpoint of the source server. */
-async function azureServerLocation(sourceHost: string, resourceGroup: string | undefined, backup: AzureBackupCheck | undefined): Promise<{ resourceGroup?: string; subscriptionId?: string; armEndpoint: string }> {
-    let subscriptionId: string | undefined;
-    try {
-        subscriptionId = (await authorization.getClientConfig()).subscriptionId;
-    } catch (err) {
-        pulumi.log.warn(`retire: the Azure subscription of the source server could not be read (${err instanceof Error ? err.message : String(err)}); pulumi destroy will refuse to delete it until \`pulumi up\` records it.`);
-    }
-    const group = resourceGroup ?? (backup?.state === "checked" ? backup.resourceGroup : undefined);
-    if (!group) pulumi.log.warn(`retire: the resource group of the source server is unknown (${backup?.state === "unavailable" ? backup.reason.replace(/\.$/, "") : "not found"}); pulumi destroy will refuse to delete it: set \`sourceResourceGroup\` and run \`pulumi up\` again.`);
-    return { resourceGroup: group, subscriptionId, armEndpoint: armEndpointForHost(sourceHost) };
-}

@@ -1,5 +1,5 @@
 /**
- * Calibration of preflight's freeze estimate (lib/preflight.ts ESTIMATE_ASSUMPTIONS): the
+ * Calibration of preflight's freeze estimate (lib/preflight/estimate.ts ESTIMATE_ASSUMPTIONS): the
  * preflight sample and the work it predicts, measured back to back and repeated, so that a busy
  * moment of a shared machine hits both sides of a ratio alike.
  *

@@ -32,11 +32,11 @@ import type { VerificationResult } from "../lib/verify";
 export interface MigrationArgs {
     /** Validated stack configuration (lib/config.ts). */
     settings: MigrationSettings;
-    /** The preflight that ran before anything is created (lib/preflight.ts). */
+    /** The preflight that ran before anything is created (lib/preflight/). */
     preflight: PreflightResult;
     /** Absolute folder for the reports (lib/reportFiles.ts resolveReportDir). */
     reportDir?: string;
-    /** Where the Azure source server lives, for `retireSourceServer` (index.ts reads it with azure-native's credentials). */
+    /** Where the Azure source server lives, for `retireSourceServer` (lib/sourceServerLocation.ts reads it with azure-native's credentials). */
     sourceServer?: { resourceGroup?: string; subscriptionId?: string; armEndpoint?: string };
 }
 

