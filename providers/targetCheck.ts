@@ -15,24 +15,27 @@
  * Read-only on the target; nothing to delete. Re-runs when the extensions or the database change.
  */
 import * as pulumi from "@pulumi/pulumi";
+import type { ArgsOf } from "./args";
 import { MigrationError } from "../lib/errors";
 import { majorVersion, parseDatabaseUrl, withClient } from "../lib/pg";
 import { progress } from "../lib/progress";
 import { quoteExtName } from "../lib/extensions";
 
-export interface TargetCheckArgs {
+/** What the provider receives; TargetCheckArgs is the same with each field accepting an Output. */
+export interface TargetCheckInputs {
     /** Secret: the add-on's DATABASE_URL. */
-    databaseUrl: pulumi.Input<string>;
+    databaseUrl: string;
     /** For messages: the add-on and the plan. */
-    addonName: pulumi.Input<string>;
-    plan: pulumi.Input<string>;
+    addonName: string;
+    plan: string;
     /** Extensions the restore will create: names, or `schema.name` as HerokuRestore sends them. */
-    extensions: pulumi.Input<string[]>;
+    extensions: string[];
     /** The source's PostgreSQL major version (preflight). */
-    sourceMajor: pulumi.Input<number>;
+    sourceMajor: number;
 }
+export type TargetCheckArgs = ArgsOf<TargetCheckInputs>;
 
-interface Inputs { databaseUrl: string; addonName: string; plan: string; extensions: string[]; sourceMajor: number }
+type Inputs = TargetCheckInputs;
 interface Outputs extends Inputs {
     serverVersion: string;
     serverMajor: number;
@@ -106,7 +109,7 @@ export async function readTargetFacts(databaseUrl: string): Promise<TargetFacts>
     });
 }
 
-export const targetCheckProvider: pulumi.dynamic.ResourceProvider = {
+export const targetCheckProvider: pulumi.dynamic.ResourceProvider<Inputs, Outputs> = {
     async diff(_id: string, olds: Outputs, news: Inputs) {
         const replaces: string[] = [];
         if (olds.databaseUrl !== news.databaseUrl) replaces.push("databaseUrl");
