@@ -15,10 +15,10 @@ import { freezeStatusSentence, liftFreeze } from "../lib/freeze";
 import { MigrationError, errorMessage } from "../lib/errors";
 import { progress } from "../lib/progress";
 import { registerSecret } from "../lib/redact";
-import { CUTOVER_MARKER } from "./herokuRestore";
+import { CUTOVER_MARKER, ROLLBACK_MARKER } from "../lib/markers";
 import { configureSource, sourceConnection, type SourceAware } from "./configured";
 import { parseDatabaseUrl } from "../lib/pg";
-import { ROLLBACK_MARKER, readWriteCounters, splitChanges, type ConfigChange, type RecordedChange, type WriteCounters } from "../lib/rollback";
+import { readWriteCounters, splitChanges, type ConfigChange, type RecordedChange, type WriteCounters } from "../lib/rollback";
 import type { SourceSettings } from "../lib/config";
 import type { FreezeState } from "../lib/stage";
 

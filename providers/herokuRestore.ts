@@ -14,6 +14,7 @@ import { MigrationError } from "../lib/errors";
 import { freezeInEffect } from "../lib/freeze";
 import { formatBytes, formatDuration, formatRate, progress, progressThrottle } from "../lib/progress";
 import { redact } from "../lib/redact";
+import { CUTOVER_MARKER } from "../lib/markers";
 import { guardedStage, stageGuard, type FreezeState } from "../lib/stage";
 import { configureSource, sourceConnection, type SourceAware } from "./configured";
 import type { SourceSettings } from "../lib/config";
@@ -46,9 +47,6 @@ interface Outputs extends Inputs {
     transferId: string; name: string; succeeded: boolean; processedBytes: number; sourceBytes: number;
     warnings: number; warningLines: string[]; logs: RestoreLog[]; startedAt: string; finishedAt: string;
 }
-
-/** Config var that Cutover sets on the target app; its presence forbids another restore. */
-export const CUTOVER_MARKER = "AZURE_TO_HEROKU_PG_CUTOVER_AT";
 
 function isWarningLine(message: string): boolean {
     return /\b(warning|error)\b/i.test(message);

@@ -23,8 +23,9 @@ import { MigrationError, errorMessage } from "../lib/errors";
 import { parseDatabaseUrl } from "../lib/pg";
 import { progress } from "../lib/progress";
 import { registerSecret } from "../lib/redact";
+import { ROLLBACK_MARKER } from "../lib/markers";
 import {
-    ROLLBACK_ACK_CODE, ROLLBACK_MARKER, describeWrites, hasWrites, readWriteCounters, unacknowledgedWrites,
+    ROLLBACK_ACK_CODE, describeWrites, hasWrites, readWriteCounters, unacknowledgedWrites,
     joinChanges, writesSince, type ConfigChange, type RecordedChange, type WriteCounters, type WritesSince,
 } from "../lib/rollback";
 import { configureSource, sourceConnection, type SourceAware } from "./configured";
