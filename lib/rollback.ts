@@ -29,8 +29,6 @@ import type { PgConnection } from "./types";
 
 /** The `acknowledge` code that lets a rollback go ahead although the Heroku database was written. */
 export const ROLLBACK_ACK_CODE = "rollback_writes";
-/** Config var set on the target app by a rollback; a later Cutover refuses a verification older than it. */
-export const ROLLBACK_MARKER = "AZURE_TO_HEROKU_PG_ROLLED_BACK_AT";
 /** How long apart two reads of the counters must be to trust them (PostgreSQL flushes at most once per second). */
 export const STATS_SETTLE_MS = 1100;
 

@@ -10,6 +10,7 @@
  * every stage after it). Delete changes nothing: the settings stay on the kept database.
  */
 import * as pulumi from "@pulumi/pulumi";
+import type { ArgsOf } from "./args";
 import { progress } from "../lib/progress";
 import * as heroku from "../lib/heroku";
 import { applyDatabaseSettings, applyHerokuSettings, type AppliedSetting } from "../lib/settingsApply";
@@ -19,28 +20,27 @@ import type { SourceSettings } from "../lib/config";
 import type { PlannedSetting } from "../lib/settings";
 import type { BlobLocation } from "./dumpToBlob";
 
-export interface ApplySettingsArgs {
+/** What the provider receives; ApplySettingsArgs is the same with each field accepting an Output. */
+export interface ApplySettingsInputs {
     /** Secret: the add-on's DATABASE_URL. */
-    targetUrl: pulumi.Input<string>;
-    addonId: pulumi.Input<string>;
-    addonName: pulumi.Input<string>;
+    targetUrl: string;
+    addonId: string;
+    addonName: string;
     /** The restore this runs after: a new restore applies the settings again. */
-    restoreId: pulumi.Input<string>;
+    restoreId: string;
     /** lib/settings.ts plan.database and plan.heroku. */
-    database: pulumi.Input<PlannedSetting[]>;
-    heroku: pulumi.Input<PlannedSetting[]>;
-    source: pulumi.Input<SourceSettings>;
-    freeze: pulumi.Input<FreezeState>;
-    unfreezeOnFailure: pulumi.Input<boolean>;
-    storage: pulumi.Input<BlobLocation>;
-    accountKey: pulumi.Input<string>;
-    blobName: pulumi.Input<string>;
+    database: PlannedSetting[];
+    heroku: PlannedSetting[];
+    source: SourceSettings;
+    freeze: FreezeState;
+    unfreezeOnFailure: boolean;
+    storage: BlobLocation;
+    accountKey: string;
+    blobName: string;
 }
+export type ApplySettingsArgs = ArgsOf<ApplySettingsInputs>;
 
-interface Inputs {
-    targetUrl: string; addonId: string; addonName: string; restoreId: string; database: PlannedSetting[]; heroku: PlannedSetting[];
-    source: SourceSettings; freeze: FreezeState; unfreezeOnFailure: boolean; storage: BlobLocation; accountKey: string; blobName: string;
-}
+type Inputs = ApplySettingsInputs;
 interface Outputs extends Inputs {
     applied: AppliedSetting[];
     /** Server parameters the new database refused (left out, reported). */
@@ -56,7 +56,7 @@ export function requiredNames(inputs: Pick<Inputs, "database" | "heroku">, appli
     return [...new Set(applied.map((a) => a.name.toLowerCase()))].filter((n) => !overridden.has(n)).sort();
 }
 
-export const applySettingsProvider: pulumi.dynamic.ResourceProvider & SourceAware = {
+export const applySettingsProvider: pulumi.dynamic.ResourceProvider<Inputs, Outputs> & SourceAware = {
     async configure(req) {
         configureSource(this, req);
     },

@@ -9,34 +9,37 @@
  * again on a verification older than the rollback: the Azure database has moved on since.
  */
 import * as pulumi from "@pulumi/pulumi";
+import type { ArgsOf } from "./args";
 import * as heroku from "../lib/heroku";
 import { freezeStatusSentence, liftFreeze } from "../lib/freeze";
 import { MigrationError, errorMessage } from "../lib/errors";
 import { progress } from "../lib/progress";
 import { registerSecret } from "../lib/redact";
-import { CUTOVER_MARKER } from "./herokuRestore";
+import { CUTOVER_MARKER, ROLLBACK_MARKER } from "../lib/markers";
 import { configureSource, sourceConnection, type SourceAware } from "./configured";
 import { parseDatabaseUrl } from "../lib/pg";
-import { ROLLBACK_MARKER, readWriteCounters, splitChanges, type ConfigChange, type RecordedChange, type WriteCounters } from "../lib/rollback";
+import { readWriteCounters, splitChanges, type ConfigChange, type RecordedChange, type WriteCounters } from "../lib/rollback";
 import type { SourceSettings } from "../lib/config";
 import type { FreezeState } from "../lib/stage";
 
-export interface CutoverArgs {
-    app: pulumi.Input<string>;
-    addonName: pulumi.Input<string>;
+/** What the provider receives; CutoverArgs is the same with each field accepting an Output. */
+export interface CutoverInputs {
+    app: string;
+    addonName: string;
     /** Secret. */
-    databaseUrl: pulumi.Input<string>;
-    dependentApps: pulumi.Input<string[]>;
-    verificationId: pulumi.Input<string>;
-    source: pulumi.Input<SourceSettings>;
-    freeze: pulumi.Input<FreezeState>;
+    databaseUrl: string;
+    dependentApps: string[];
+    verificationId: string;
+    source: SourceSettings;
+    freeze: FreezeState;
     /** When the verification finished; a cutover after a rollback needs a newer one. */
-    verifiedAt?: pulumi.Input<string>;
+    verifiedAt?: string;
     /** Config `rollback`: while true, Cutover is held as it is (never run again). @default false */
-    rollbackRequested?: pulumi.Input<boolean>;
+    rollbackRequested?: boolean;
 }
+export type CutoverArgs = ArgsOf<CutoverInputs>;
 
-interface Inputs { app: string; addonName: string; databaseUrl: string; dependentApps: string[]; verificationId: string; source: SourceSettings; freeze: FreezeState; verifiedAt?: string; rollbackRequested?: boolean }
+type Inputs = CutoverInputs;
 interface Outputs extends Inputs {
     completedAt: string; updatedApps: string[]; freezeLifted: boolean;
     /** Each config var set (app, name); its value before is `previousValues[i]`. */
@@ -47,7 +50,7 @@ interface Outputs extends Inputs {
     baseline: WriteCounters;
 }
 
-export const cutoverProvider: pulumi.dynamic.ResourceProvider & SourceAware = {
+export const cutoverProvider: pulumi.dynamic.ResourceProvider<Inputs, Outputs> & SourceAware = {
     async configure(req) {
         configureSource(this, req);
     },

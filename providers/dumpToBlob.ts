@@ -12,6 +12,7 @@
  * secret so Pulumi encrypts it in state; it is needed by `delete`, which runs from state alone.
  */
 import * as pulumi from "@pulumi/pulumi";
+import type { ArgsOf } from "./args";
 import { DEFAULT_PG_DUMP_ARGS, blobInfo, deleteBlob, dumpToBlob } from "../lib/blob";
 import { DEFAULT_DUMP_COMPRESSION, checkDumpCompression, dumpCompressionArgs, localCompressionOffer, parseDumpCompression } from "../lib/compression";
 import { ConfigError } from "../lib/errors";
@@ -25,23 +26,25 @@ import type { BlobTarget } from "../lib/types";
 
 export type BlobLocation = Omit<BlobTarget, "accountKey">;
 
-export interface DumpToBlobArgs {
-    source: pulumi.Input<SourceSettings>;
-    storage: pulumi.Input<BlobLocation>;
+/** What the provider receives; DumpToBlobArgs is the same with each field accepting an Output. */
+export interface DumpToBlobInputs {
+    source: SourceSettings;
+    storage: BlobLocation;
     /** Secret. */
-    accountKey: pulumi.Input<string>;
-    blobName: pulumi.Input<string>;
-    freeze: pulumi.Input<FreezeState>;
-    unfreezeOnFailure: pulumi.Input<boolean>;
+    accountKey: string;
+    blobName: string;
+    freeze: FreezeState;
+    unfreezeOnFailure: boolean;
     /** Extensions to leave out of the dump (preflight: Azure-only or acknowledged); needs pg_dump 17+. */
-    excludeExtensions?: pulumi.Input<string[]>;
+    excludeExtensions?: string[];
     /** pg_dump -Fc compression, a `dumpCompression` value ("0".."9", "lz4", "zstd:3"). @default "0" */
-    compression?: pulumi.Input<string>;
+    compression?: string;
     /** Preflight's estimate of the archive size, for the progress lines' percentage and ETA; never a reason to update. */
-    expectedBytes?: pulumi.Input<number>;
+    expectedBytes?: number;
 }
+export type DumpToBlobArgs = ArgsOf<DumpToBlobInputs>;
 
-interface Inputs { source: SourceSettings; storage: BlobLocation; accountKey: string; blobName: string; freeze: FreezeState; unfreezeOnFailure: boolean; excludeExtensions?: string[]; compression?: string; expectedBytes?: number }
+type Inputs = DumpToBlobInputs;
 interface Outputs extends Inputs {
     /** The compression the stored archive was made with (a change of `compression` does not re-dump). */
     archiveCompression: string;
@@ -59,7 +62,7 @@ function target(p: Inputs): BlobTarget {
     return { ...p.storage, accountKey: p.accountKey };
 }
 
-export const dumpToBlobProvider: pulumi.dynamic.ResourceProvider & SourceAware = {
+export const dumpToBlobProvider: pulumi.dynamic.ResourceProvider<Inputs, Outputs> & SourceAware = {
     async configure(req) {
         configureSource(this, req);
     },

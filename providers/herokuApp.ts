@@ -4,26 +4,29 @@
  * stack created, and Migration sets `retainOnDelete` unless the stack is a rehearsal.
  */
 import * as pulumi from "@pulumi/pulumi";
+import type { ArgsOf } from "./args";
 import * as heroku from "../lib/heroku";
 import { MigrationError } from "../lib/errors";
 import { progress } from "../lib/progress";
 
-export interface HerokuAppArgs {
-    name: pulumi.Input<string>;
+/** What the provider receives; HerokuAppArgs is the same with each field accepting an Output. */
+export interface HerokuAppInputs {
+    name: string;
     /** Create the app (true) or adopt an existing one (false). */
-    create: pulumi.Input<boolean>;
-    region?: pulumi.Input<string>;
-    team?: pulumi.Input<string>;
+    create: boolean;
+    region?: string;
+    team?: string;
 }
+export type HerokuAppArgs = ArgsOf<HerokuAppInputs>;
 
-interface Inputs { name: string; create: boolean; region?: string; team?: string }
+type Inputs = HerokuAppInputs;
 interface Outputs extends Inputs { appId: string; webUrl: string; created: boolean }
 
 function outputsFrom(inputs: Inputs, app: heroku.HerokuApp, created: boolean): Outputs {
     return { ...inputs, appId: app.id, webUrl: app.web_url ?? "", created };
 }
 
-export const herokuAppProvider: pulumi.dynamic.ResourceProvider = {
+export const herokuAppProvider: pulumi.dynamic.ResourceProvider<Inputs, Outputs> = {
     async check(_olds: Inputs, news: Inputs) {
         return { inputs: news };
     },
@@ -68,8 +71,8 @@ export const herokuAppProvider: pulumi.dynamic.ResourceProvider = {
         const ep = heroku.herokuEndpointsFromEnv();
         const app = await heroku.getApp(ep, id);
         // A blank id tells Pulumi the app is gone (deleted outside Pulumi), so refresh drops it.
-        if (!app) return { id: "", props: {} };
-        if (!props) return { id, props: {} };
+        if (!app) return { id: "" };
+        if (!props) return { id };
         return { id: app.id, props: { ...props, name: app.name, webUrl: app.web_url ?? props.webUrl } };
     },
 

@@ -5,22 +5,25 @@
  * when `herokuAllowPlanReplace` is true; otherwise `check` refuses it before anything changes.
  */
 import * as pulumi from "@pulumi/pulumi";
+import type { ArgsOf } from "./args";
 import * as heroku from "../lib/heroku";
 import { MigrationError } from "../lib/errors";
 import { progress } from "../lib/progress";
 import { registerSecret } from "../lib/redact";
 
-export interface HerokuPostgresArgs {
-    app: pulumi.Input<string>;
-    plan: pulumi.Input<string>;
-    allowPlanReplace: pulumi.Input<boolean>;
+/** What the provider receives; HerokuPostgresArgs is the same with each field accepting an Output. */
+export interface HerokuPostgresInputs {
+    app: string;
+    plan: string;
+    allowPlanReplace: boolean;
     /** @default "DATABASE" */
-    attachmentName?: pulumi.Input<string>;
+    attachmentName?: string;
     /** Minutes to wait for the database to become available. @default 30 */
-    waitMinutes?: pulumi.Input<number>;
+    waitMinutes?: number;
 }
+export type HerokuPostgresArgs = ArgsOf<HerokuPostgresInputs>;
 
-interface Inputs { app: string; plan: string; allowPlanReplace: boolean; attachmentName?: string; waitMinutes?: number }
+type Inputs = HerokuPostgresInputs;
 interface Outputs extends Inputs { addonId: string; addonName: string; appId: string; configVar: string; databaseUrl: string }
 
 /** The add-on's fixed name (add-on names are global on Heroku; the app name is unique). */
@@ -28,7 +31,7 @@ export function addonNameFor(app: string): string {
     return `${app}-postgres`;
 }
 
-export const herokuPostgresProvider: pulumi.dynamic.ResourceProvider = {
+export const herokuPostgresProvider: pulumi.dynamic.ResourceProvider<Inputs, Outputs> = {
     async check(olds: Partial<Outputs>, news: Inputs) {
         const failures: pulumi.dynamic.CheckFailure[] = [];
         if (olds.plan && olds.plan !== news.plan && !news.allowPlanReplace) {
@@ -93,10 +96,10 @@ export const herokuPostgresProvider: pulumi.dynamic.ResourceProvider = {
 
     async read(id: string, props?: Outputs) {
         const ep = heroku.herokuEndpointsFromEnv();
-        if (!props) return { id, props: {} };
+        if (!props) return { id };
         const addon = await heroku.getAddon(ep, props.app, id);
         // A blank id tells Pulumi the add-on is gone (destroyed outside Pulumi), so refresh drops it.
-        if (!addon) return { id: "", props: {} };
+        if (!addon) return { id: "" };
         return { id, props: { ...props, addonName: addon.name, plan: addon.plan.name.replace(/^heroku-postgresql:/, "") } };
     },
 

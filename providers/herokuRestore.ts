@@ -8,54 +8,51 @@
  * dump never restores again, because a second restore would wipe writes made after cutover.
  */
 import * as pulumi from "@pulumi/pulumi";
+import type { ArgsOf } from "./args";
 import * as heroku from "../lib/heroku";
 import { MigrationError } from "../lib/errors";
 import { freezeInEffect } from "../lib/freeze";
 import { formatBytes, formatDuration, formatRate, progress, progressThrottle } from "../lib/progress";
 import { redact } from "../lib/redact";
+import { CUTOVER_MARKER } from "../lib/markers";
 import { guardedStage, stageGuard, type FreezeState } from "../lib/stage";
 import { configureSource, sourceConnection, type SourceAware } from "./configured";
 import type { SourceSettings } from "../lib/config";
 import type { BlobLocation } from "./dumpToBlob";
 
-export interface HerokuRestoreArgs {
-    app: pulumi.Input<string>;
-    appId: pulumi.Input<string>;
-    addonId: pulumi.Input<string>;
+/** What the provider receives; HerokuRestoreArgs is the same with each field accepting an Output. */
+export interface HerokuRestoreInputs {
+    app: string;
+    appId: string;
+    addonId: string;
     /** Secret: the SAS URL. */
-    backupUrl: pulumi.Input<string>;
-    dumpEtag: pulumi.Input<string>;
-    extensions: pulumi.Input<string[]>;
+    backupUrl: string;
+    dumpEtag: string;
+    extensions: string[];
     /** For the failure path (lift the freeze, delete the stale dump). */
-    source: pulumi.Input<SourceSettings>;
-    freeze: pulumi.Input<FreezeState>;
-    unfreezeOnFailure: pulumi.Input<boolean>;
-    storage: pulumi.Input<BlobLocation>;
-    accountKey: pulumi.Input<string>;
-    blobName: pulumi.Input<string>;
+    source: SourceSettings;
+    freeze: FreezeState;
+    unfreezeOnFailure: boolean;
+    storage: BlobLocation;
+    accountKey: string;
+    blobName: string;
     /** @default 240 */
-    timeoutMinutes?: pulumi.Input<number>;
-}
-
-interface Inputs {
-    app: string; appId: string; addonId: string; backupUrl: string; dumpEtag: string; extensions: string[];
-    source: SourceSettings; freeze: FreezeState; unfreezeOnFailure: boolean; storage: BlobLocation; accountKey: string; blobName: string;
     timeoutMinutes?: number;
 }
+export type HerokuRestoreArgs = ArgsOf<HerokuRestoreInputs>;
+
+type Inputs = HerokuRestoreInputs;
 interface RestoreLog { created_at: string; message: string }
 interface Outputs extends Inputs {
     transferId: string; name: string; succeeded: boolean; processedBytes: number; sourceBytes: number;
     warnings: number; warningLines: string[]; logs: RestoreLog[]; startedAt: string; finishedAt: string;
 }
 
-/** Config var that Cutover sets on the target app; its presence forbids another restore. */
-export const CUTOVER_MARKER = "AZURE_TO_HEROKU_PG_CUTOVER_AT";
-
 function isWarningLine(message: string): boolean {
     return /\b(warning|error)\b/i.test(message);
 }
 
-export const herokuRestoreProvider: pulumi.dynamic.ResourceProvider & SourceAware = {
+export const herokuRestoreProvider: pulumi.dynamic.ResourceProvider<Inputs, Outputs> & SourceAware = {
     async configure(req) {
         configureSource(this, req);
     },

@@ -7,26 +7,29 @@
  * the account key to revoke it early.
  */
 import * as pulumi from "@pulumi/pulumi";
+import type { ArgsOf } from "./args";
 import { makeReadSas } from "../lib/blob";
 import { progress } from "../lib/progress";
 import type { BlobLocation } from "./dumpToBlob";
 
-export interface ReadGrantArgs {
-    storage: pulumi.Input<BlobLocation>;
+/** What the provider receives; ReadGrantArgs is the same with each field accepting an Output. */
+export interface ReadGrantInputs {
+    storage: BlobLocation;
     /** Secret. */
-    accountKey: pulumi.Input<string>;
-    blobName: pulumi.Input<string>;
+    accountKey: string;
+    blobName: string;
     /** The dump's ETag: a new dump gets a new grant. */
-    etag: pulumi.Input<string>;
-    expiryMinutes: pulumi.Input<number>;
+    etag: string;
+    expiryMinutes: number;
 }
+export type ReadGrantArgs = ArgsOf<ReadGrantInputs>;
 
-interface Inputs { storage: BlobLocation; accountKey: string; blobName: string; etag: string; expiryMinutes: number }
+type Inputs = ReadGrantInputs;
 interface Outputs extends Inputs { url: string; expiresOn: string; protocol: string; permissions: string }
 
 const RENEW_MARGIN_MS = 15 * 60_000;
 
-export const readGrantProvider: pulumi.dynamic.ResourceProvider = {
+export const readGrantProvider: pulumi.dynamic.ResourceProvider<Inputs, Outputs> = {
     async diff(_id: string, olds: Outputs, news: Inputs) {
         const replaces: string[] = [];
         if (olds.blobName !== news.blobName) replaces.push("blobName");

@@ -16,42 +16,43 @@
  * verification older than the rollback.
  */
 import * as pulumi from "@pulumi/pulumi";
+import type { ArgsOf } from "./args";
 import * as heroku from "../lib/heroku";
 import { applyFreeze, freezeInEffect, freezeStatusSentence, liftFreeze } from "../lib/freeze";
 import { MigrationError, errorMessage } from "../lib/errors";
 import { parseDatabaseUrl } from "../lib/pg";
 import { progress } from "../lib/progress";
 import { registerSecret } from "../lib/redact";
+import { ROLLBACK_MARKER } from "../lib/markers";
 import {
-    ROLLBACK_ACK_CODE, ROLLBACK_MARKER, describeWrites, hasWrites, readWriteCounters, unacknowledgedWrites,
+    ROLLBACK_ACK_CODE, describeWrites, hasWrites, readWriteCounters, unacknowledgedWrites,
     joinChanges, writesSince, type ConfigChange, type RecordedChange, type WriteCounters, type WritesSince,
 } from "../lib/rollback";
 import { configureSource, sourceConnection, type SourceAware } from "./configured";
 import type { AcknowledgeEntry, SourceSettings } from "../lib/config";
 import type { FreezeState } from "../lib/stage";
 
-export interface RollbackArgs {
-    cutoverId: pulumi.Input<string>;
-    app: pulumi.Input<string>;
-    addonName: pulumi.Input<string>;
+/** What the provider receives; RollbackArgs is the same with each field accepting an Output. */
+export interface RollbackInputs {
+    cutoverId: string;
+    app: string;
+    addonName: string;
     /** Secret: the new database, where writes since the cutover are counted. */
-    databaseUrl: pulumi.Input<string>;
+    databaseUrl: string;
     /** Cutover's `changes`: which config vars of which apps. */
-    changes: pulumi.Input<RecordedChange[]>;
+    changes: RecordedChange[];
     /** Secret: Cutover's `previousValues`, in the order of `changes`. */
-    previousValues: pulumi.Input<(string | null)[]>;
-    baseline: pulumi.Input<WriteCounters>;
-    cutoverAt: pulumi.Input<string>;
-    freeze: pulumi.Input<FreezeState>;
-    source: pulumi.Input<SourceSettings>;
+    previousValues: (string | null)[];
+    baseline: WriteCounters;
+    cutoverAt: string;
+    freeze: FreezeState;
+    source: SourceSettings;
     /** The `acknowledge` entries with the code `rollback_writes`. @default [] */
-    acknowledge?: pulumi.Input<AcknowledgeEntry[]>;
+    acknowledge?: AcknowledgeEntry[];
 }
+export type RollbackArgs = ArgsOf<RollbackInputs>;
 
-interface Inputs {
-    cutoverId: string; app: string; addonName: string; databaseUrl: string; changes: RecordedChange[]; previousValues: (string | null)[]; baseline: WriteCounters;
-    cutoverAt: string; freeze: FreezeState; source: SourceSettings; acknowledge?: AcknowledgeEntry[];
-}
+type Inputs = RollbackInputs;
 interface Outputs extends Inputs {
     rolledBackAt: string;
     /** app: config var names put back (values are in `changes`). */
@@ -62,7 +63,7 @@ interface Outputs extends Inputs {
     freezeLifted: boolean;
 }
 
-export const rollbackProvider: pulumi.dynamic.ResourceProvider & SourceAware = {
+export const rollbackProvider: pulumi.dynamic.ResourceProvider<Inputs, Outputs> & SourceAware = {
     async configure(req) {
         configureSource(this, req);
     },

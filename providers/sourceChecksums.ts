@@ -11,6 +11,7 @@
  * hold sums of row hashes and table names, nothing that is secret.
  */
 import * as pulumi from "@pulumi/pulumi";
+import type { ArgsOf } from "./args";
 import { parseDatabaseUrl } from "../lib/pg";
 import { errorMessage } from "../lib/errors";
 import { progress } from "../lib/progress";
@@ -19,27 +20,27 @@ import { precomputeSourceChecksums, type SourceChecksums as Checksums } from "..
 import { configureSource, sourceConnection, type SourceAware } from "./configured";
 import type { SourceSettings } from "../lib/config";
 
-export interface SourceChecksumsArgs {
-    source: pulumi.Input<SourceSettings>;
+/** What the provider receives; SourceChecksumsArgs is the same with each field accepting an Output. */
+export interface SourceChecksumsInputs {
+    source: SourceSettings;
     /** Secret. The target database (only its version and encoding are read: they decide the row rendering). */
-    targetUrl: pulumi.Input<string>;
+    targetUrl: string;
     /** The dump these checksums stand beside; a new dump computes them again. */
-    dumpEtag: pulumi.Input<string>;
-    excludeTables: pulumi.Input<{ table: string; reason: string }[]>;
+    dumpEtag: string;
+    excludeTables: { table: string; reason: string }[];
     /** Tables read at the same time (config `verifyConcurrency`). @default 4 */
-    concurrency?: pulumi.Input<number>;
+    concurrency?: number;
 }
+export type SourceChecksumsArgs = ArgsOf<SourceChecksumsInputs>;
 
-interface Inputs {
-    source: SourceSettings; targetUrl: string; dumpEtag: string; excludeTables: { table: string; reason: string }[]; concurrency?: number;
-}
+type Inputs = SourceChecksumsInputs;
 interface Outputs extends Inputs {
     /** null when they could not be computed (`error` says why). */
     checksums: Checksums | null;
     error: string | null;
 }
 
-export const sourceChecksumsProvider: pulumi.dynamic.ResourceProvider & SourceAware = {
+export const sourceChecksumsProvider: pulumi.dynamic.ResourceProvider<Inputs, Outputs> & SourceAware = {
     async configure(req) {
         configureSource(this, req);
     },

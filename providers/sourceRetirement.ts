@@ -16,28 +16,15 @@
  * the local source cluster the rehearsal started is stopped and removed.
  */
 import * as pulumi from "@pulumi/pulumi";
+import type { ArgsOf } from "./args";
 import { progress } from "../lib/progress";
 import { registerSecret } from "../lib/redact";
 import { MigrationError } from "../lib/errors";
 import { REHEARSAL_SOURCE_DIR_ENV, armToken, retireAzureServer, retirementRefusal, type RetirementRecord } from "../lib/retire";
 import { clusterPort, removeCluster } from "../local/postgres";
 
-export interface SourceRetirementArgs {
-    retire: pulumi.Input<boolean>;
-    confirm?: pulumi.Input<string | undefined>;
-    serverName: pulumi.Input<string>;
-    host: pulumi.Input<string>;
-    port: pulumi.Input<number>;
-    kind: pulumi.Input<"azure" | "other">;
-    resourceGroup?: pulumi.Input<string | undefined>;
-    subscriptionId?: pulumi.Input<string | undefined>;
-    armEndpoint?: pulumi.Input<string | undefined>;
-    cutoverId: pulumi.Input<string>;
-    cutoverAt: pulumi.Input<string>;
-    verificationId: pulumi.Input<string>;
-    verifiedAt?: pulumi.Input<string | undefined>;
-    rolledBackAt?: pulumi.Input<string | undefined>;
-}
+/** The record (lib/retire.ts), each field accepting an Output; a retirement always names the cutover it follows. */
+export type SourceRetirementArgs = ArgsOf<RetirementRecord & Required<Pick<RetirementRecord, "cutoverId" | "cutoverAt" | "verificationId">>>;
 
 interface Outputs extends RetirementRecord {
     recordedAt: string;
@@ -50,7 +37,7 @@ interface ConfiguredNow {
     retireNow?: { retire: boolean; confirm?: string };
 }
 
-export const sourceRetirementProvider: pulumi.dynamic.ResourceProvider & ConfiguredNow = {
+export const sourceRetirementProvider: pulumi.dynamic.ResourceProvider<RetirementRecord, Outputs> & ConfiguredNow = {
     async configure(req) {
         this.retireNow = { retire: req.config.get("retireSourceServer") === "true", confirm: req.config.get("retireSourceServerConfirm") };
     },

@@ -15,6 +15,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import type { ArgsOf } from "./args";
 import { parseDatabaseUrl } from "../lib/pg";
 import { MigrationError, errorMessage } from "../lib/errors";
 import { progress } from "../lib/progress";
@@ -26,38 +27,34 @@ import type { SourceSettings } from "../lib/config";
 import type { TableRowCount } from "../lib/types";
 import type { BlobLocation } from "./dumpToBlob";
 
-export interface VerificationArgs {
-    source: pulumi.Input<SourceSettings>;
+/** What the provider receives; VerificationArgs is the same with each field accepting an Output. */
+export interface VerificationInputs {
+    source: SourceSettings;
     /** Secret. */
-    targetUrl: pulumi.Input<string>;
-    restoreId: pulumi.Input<string>;
-    excludeTables: pulumi.Input<{ table: string; reason: string }[]>;
-    freeze: pulumi.Input<FreezeState>;
-    unfreezeOnFailure: pulumi.Input<boolean>;
-    storage: pulumi.Input<BlobLocation>;
-    accountKey: pulumi.Input<string>;
-    blobName: pulumi.Input<string>;
+    targetUrl: string;
+    restoreId: string;
+    excludeTables: { table: string; reason: string }[];
+    freeze: FreezeState;
+    unfreezeOnFailure: boolean;
+    storage: BlobLocation;
+    accountKey: string;
+    blobName: string;
     /** SQL queries run on both sides in read-only transactions (config `verifyQueries`). @default [] */
-    queries?: pulumi.Input<string[]>;
+    queries?: string[];
     /** Tables checked at the same time, one connection per side each (config `verifyConcurrency`). @default 4 */
-    concurrency?: pulumi.Input<number>;
+    concurrency?: number;
     /** Settings that must be equal on both sides (config `verifyRequireSettings`). @default [] */
-    requireSettings?: pulumi.Input<string[]>;
+    requireSettings?: string[];
     /** The restore transfer's log; its error and warning lines are listed in the result. */
-    restoreLogs?: pulumi.Input<{ created_at: string; message: string }[]>;
+    restoreLogs?: { created_at: string; message: string }[];
     /** Absolute folder for verification.json (config `reportDir`); not compared by diff. */
-    reportDir?: pulumi.Input<string>;
-    /** Source checksums computed during the restore (SourceChecksums); used only if the source has not changed since. */
-    sourceChecksums?: pulumi.Input<SourceChecksums | null>;
-}
-
-interface Inputs {
-    source: SourceSettings; targetUrl: string; restoreId: string; excludeTables: { table: string; reason: string }[];
-    freeze: FreezeState; unfreezeOnFailure: boolean; storage: BlobLocation; accountKey: string; blobName: string;
-    queries?: string[]; concurrency?: number; requireSettings?: string[]; restoreLogs?: { created_at: string; message: string }[];
     reportDir?: string;
+    /** Source checksums computed during the restore (SourceChecksums); used only if the source has not changed since. */
     sourceChecksums?: SourceChecksums | null;
 }
+export type VerificationArgs = ArgsOf<VerificationInputs>;
+
+type Inputs = VerificationInputs;
 interface Outputs extends Inputs {
     ok: boolean; tables: TableRowCount[]; excluded: { table: string; reason: string }[]; summary: string; verifiedAt: string;
     result: VerificationResult; durationMs: number;
@@ -89,7 +86,7 @@ export function describeMismatches(result: { tables: TableRowCount[]; missingOnT
     return lines;
 }
 
-export const verificationProvider: pulumi.dynamic.ResourceProvider & SourceAware = {
+export const verificationProvider: pulumi.dynamic.ResourceProvider<Inputs, Outputs> & SourceAware = {
     async configure(req) {
         configureSource(this, req);
     },

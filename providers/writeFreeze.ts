@@ -5,23 +5,26 @@
  * Any change of the freeze settings replaces it (the old freeze is lifted first).
  */
 import * as pulumi from "@pulumi/pulumi";
+import type { ArgsOf } from "./args";
 import { applyFreeze, freezeInEffect, liftFreeze, type FreezeRecord, type FreezeSpec } from "../lib/freeze";
 import { progress } from "../lib/progress";
 import { MigrationError } from "../lib/errors";
 import { configureSource, sourceConnection, type SourceAware } from "./configured";
 import type { SourceSettings } from "../lib/config";
 
-export interface WriteFreezeArgs {
-    spec: pulumi.Input<FreezeSpec>;
-    source: pulumi.Input<SourceSettings>;
+/** What the provider receives; WriteFreezeArgs is the same with each field accepting an Output. */
+export interface WriteFreezeInputs {
+    spec: FreezeSpec;
+    source: SourceSettings;
     /** Config `rollback`: nothing is frozen (so nothing migrated) while it is true. @default false */
-    rollbackRequested?: pulumi.Input<boolean>;
+    rollbackRequested?: boolean;
 }
+export type WriteFreezeArgs = ArgsOf<WriteFreezeInputs>;
 
-interface Inputs { spec: FreezeSpec; source: SourceSettings; rollbackRequested?: boolean }
+type Inputs = WriteFreezeInputs;
 interface Outputs extends Inputs { record: FreezeRecord }
 
-export const writeFreezeProvider: pulumi.dynamic.ResourceProvider & SourceAware = {
+export const writeFreezeProvider: pulumi.dynamic.ResourceProvider<Inputs, Outputs> & SourceAware = {
     async configure(req) {
         configureSource(this, req);
     },

@@ -95,14 +95,14 @@ describe("settings carried over (emulator and a real cluster)", () => {
             source: { host: "127.0.0.1", port: 1, database: "x", user: "x", sslmode: "disable" }, freeze, unfreezeOnFailure: false,
             storage: { accountName: "a", blobEndpoint: "http://127.0.0.1:1/a", container: "c" }, accountKey: "k", blobName: "b",
         } as any);
-        assert.deepEqual(res.outs.applied.map((x: any) => `${x.name}=${x.value} via ${x.via} -> ${x.result}`), [
+        assert.deepEqual(res.outs!.applied.map((x: any) => `${x.name}=${x.value} via ${x.via} -> ${x.result}`), [
             "search_path=\"$user\", public, extra via ALTER DATABASE -> \"$user\", public, extra",
             "statement_timeout=45s via ALTER DATABASE -> 45s",
             "TimeZone=Europe/Berlin via ALTER DATABASE -> Europe/Berlin",
             "work_mem=8MB via ALTER ROLE -> 8MB",
             "log_statement=mod via heroku pg:settings:log-statement -> mod",
         ]);
-        assert.deepEqual(res.outs.appliedNames, ["log_statement", "search_path", "statement_timeout", "timezone", "work_mem"]);
+        assert.deepEqual(res.outs!.appliedNames, ["log_statement", "search_path", "statement_timeout", "timezone", "work_mem"]);
         assert.deepEqual(await show(a.url, ["TimeZone", "search_path", "statement_timeout", "work_mem", "log_statement"]),
             { TimeZone: "Europe/Berlin", search_path: "\"$user\", public, extra", statement_timeout: "45s", work_mem: "8MB", log_statement: "mod" });
         assert.equal((await heroku.getPgSettings(ep, a.id)).log_statement.value, "mod");
@@ -135,7 +135,7 @@ describe("settings carried over (emulator and a real cluster)", () => {
             source: { host: "127.0.0.1", port: 1, database: "x", user: "x", sslmode: "disable" }, freeze, unfreezeOnFailure: false,
             storage: { accountName: "a", blobEndpoint: "http://127.0.0.1:1/a", container: "c" }, accountKey: "k", blobName: "b",
         } as any);
-        assert.deepEqual(res.outs.appliedNames, ["idle_in_transaction_session_timeout"]);
-        assert.deepEqual(res.outs.notApplied, [{ name: "lc_monetary", value: "xx_XX.UTF-8", error: 'invalid value for parameter "lc_monetary": "xx_XX.UTF-8"', reason: `${a.name} refused the source's server parameter: invalid value for parameter "lc_monetary": "xx_XX.UTF-8"` }]);
+        assert.deepEqual(res.outs!.appliedNames, ["idle_in_transaction_session_timeout"]);
+        assert.deepEqual(res.outs!.notApplied, [{ name: "lc_monetary", value: "xx_XX.UTF-8", error: 'invalid value for parameter "lc_monetary": "xx_XX.UTF-8"', reason: `${a.name} refused the source's server parameter: invalid value for parameter "lc_monetary": "xx_XX.UTF-8"` }]);
     });
 });

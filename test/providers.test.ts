@@ -32,7 +32,8 @@ import type { BlobTarget, PgConnection } from "../lib/types";
 import { herokuAppProvider } from "../providers/herokuApp";
 import { herokuPostgresProvider, addonNameFor } from "../providers/herokuPostgres";
 import { writeFreezeProvider } from "../providers/writeFreeze";
-import { targetCheckProvider, assessTarget } from "../providers/targetCheck";
+import { targetCheckProvider } from "../providers/targetCheck";
+import { assessTarget } from "../lib/targetFacts";
 import { HEROKU_SUPPORTED_EXTENSIONS } from "../lib/extensions";
 import { dumpToBlobProvider, type BlobLocation } from "../providers/dumpToBlob";
 import { readGrantProvider } from "../providers/readGrant";
@@ -95,7 +96,7 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
     async function freezeOn(): Promise<FreezeState> {
         const spec: FreezeSpec = { mode: "maintenance", app: LEGACY, scaleDown: ["worker"] };
         const r = await writeFreezeProvider.create({ spec, source: settings() });
-        return { spec, record: r.outs.record };
+        return { spec, record: r.outs!.record };
     }
     async function freezeOff(freeze: FreezeState): Promise<void> {
         await writeFreezeProvider.delete!(`freeze-maintenance-${LEGACY}`, { spec: freeze.spec, source: settings(), record: freeze.record });
@@ -117,8 +118,8 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
         targetDbPromise ??= (async () => {
             const a = await herokuAppProvider.create({ name: "prov-target", create: true, region: "us" });
             const db = await herokuPostgresProvider.create({ app: "prov-target", plan: "essential-0", allowPlanReplace: false });
-            secretUrls.push(db.outs.databaseUrl);
-            return { app: "prov-target", appId: a.outs.appId, addonId: db.outs.addonId, databaseUrl: db.outs.databaseUrl };
+            secretUrls.push(db.outs!.databaseUrl);
+            return { app: "prov-target", appId: a.outs!.appId, addonId: db.outs!.addonId, databaseUrl: db.outs!.databaseUrl };
         })();
         return targetDbPromise;
     }
@@ -209,9 +210,9 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
         const d = await diff(olds, { name: "a-app", create: false, region: "us" });
         assert.deepEqual(d, { changes: true, replaces: [], deleteBeforeReplace: true });
         const u = await herokuAppProvider.update!("id", olds, { name: "a-app", create: false, region: "us" });
-        assert.equal(u.outs.created, true);
-        assert.equal(u.outs.create, false);
-        assert.equal(u.outs.appId, "id");
+        assert.equal(u.outs!.created, true);
+        assert.equal(u.outs!.create, false);
+        assert.equal(u.outs!.appId, "id");
     });
 
     test("HerokuApp create/adopt/read/delete against the emulator", async () => {
@@ -236,15 +237,15 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
         mark = stderr.length;
         const again = await herokuAppProvider.create({ name: "prov-app", create: true, region: "eu" });
         assert.equal(again.id, real.id);
-        assert.equal(again.outs.created, false);
+        assert.equal(again.outs!.created, false);
         assert.deepEqual(progressSince(mark), ["[HerokuApp] app prov-app already exists: adopting it (it will not be deleted on destroy)"]);
         const apps = await heroku.platformRequest<heroku.HerokuApp[]>(ep, "GET", "/apps");
         assert.equal(apps.filter((a) => a.name === "prov-app").length, 1);
 
         // create=false and an existing app: adopted
         const adopted = await herokuAppProvider.create({ name: "prov-app", create: false });
-        assert.equal(adopted.outs.created, false);
-        assert.equal(adopted.outs.appId, real.id);
+        assert.equal(adopted.outs!.created, false);
+        assert.equal(adopted.outs!.appId, real.id);
 
         // read refreshes the web URL (and keeps the other outputs)
         const read = await herokuAppProvider.read!(real.id, { ...created.outs, webUrl: "https://stale.example.com/" });
@@ -253,11 +254,11 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
         assert.equal(read.props!.created, true);
         // An app deleted outside Pulumi: a blank id, so that `pulumi refresh` drops it from state.
         const readGone = await herokuAppProvider.read!("00000000-0000-0000-0000-000000000000", created.outs);
-        assert.deepEqual(readGone, { id: "", props: {} });
+        assert.deepEqual(readGone, { id: "" });
 
         // delete of an adopted app leaves it in place
         mark = stderr.length;
-        await herokuAppProvider.delete!(real.id, adopted.outs);
+        await herokuAppProvider.delete!(real.id, adopted.outs!);
         assert.ok(await app("prov-app"), "an adopted app is never deleted");
         assert.deepEqual(progressSince(mark), ["[HerokuApp] app prov-app was not created by this stack: left in place"]);
 
@@ -280,7 +281,7 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
         const allowed = await herokuPostgresProvider.check!(olds, { app: "x-app", plan: "standard-0", allowPlanReplace: true });
         assert.deepEqual(allowed.failures, []);
         assert.deepEqual(allowed.inputs, { app: "x-app", plan: "standard-0", allowPlanReplace: true });
-        assert.deepEqual((await herokuPostgresProvider.check!({}, olds)).failures, [], "a first create has no old plan");
+        assert.deepEqual((await herokuPostgresProvider.check!({} as any /* no old inputs on a first create */, olds)).failures, [], "a first create has no old plan");
         assert.deepEqual((await herokuPostgresProvider.check!(olds, olds)).failures, []);
 
         const outs = { ...olds, addonId: "a", addonName: "x-app-postgres", appId: "i", configVar: "DATABASE_URL", databaseUrl: "postgres://u:p@h/d" };
@@ -298,7 +299,7 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
         const t0 = Date.now();
         const created = await herokuPostgresProvider.create(inputs);
         const lines = progressSince(mark);
-        secretUrls.push(created.outs.databaseUrl);
+        secretUrls.push(created.outs!.databaseUrl);
 
         // It returned only when the database was available (add-on provisioned AND pg:wait done).
         const addon = await heroku.getAddon(ep, "prov-pg", created.id);
@@ -319,7 +320,7 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
         mark = stderr.length;
         const again = await herokuPostgresProvider.create(inputs);
         assert.equal(again.id, created.id);
-        assert.equal(again.outs.databaseUrl, created.outs.databaseUrl);
+        assert.equal(again.outs!.databaseUrl, created.outs.databaseUrl);
         assert.equal(progressSince(mark)[0], "[HerokuPostgres] resuming: prov-pg-postgres (heroku-postgresql:essential-1) already exists on prov-pg (state provisioned)");
         const addons = await heroku.platformRequest<heroku.HerokuAddon[]>(ep, "GET", "/apps/prov-pg/addons");
         assert.deepEqual(addons.map((a) => a.name), ["prov-pg-postgres"]);
@@ -343,7 +344,7 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
         await herokuPostgresProvider.delete!(created.id, created.outs);
         assert.deepEqual(progressSince(mark), ["[HerokuPostgres] deleted prov-pg-postgres", "[HerokuPostgres] prov-pg-postgres was already gone"]);
         // gone: refresh drops it
-        assert.deepEqual(await herokuPostgresProvider.read!(created.id, created.outs), { id: "", props: {} });
+        assert.deepEqual(await herokuPostgresProvider.read!(created.id, created.outs), { id: "" });
         await heroku.deleteApp(ep, "prov-pg");
     });
 
@@ -356,18 +357,18 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
         const inputs = { databaseUrl: t.databaseUrl, addonName: addonNameFor(t.app), plan: "essential-0", extensions: ["citext", "pgcrypto", "plpgsql"], sourceMajor: 15 };
         let mark = stderr.length;
         const ok = await targetCheckProvider.create(inputs);
-        assert.equal(ok.outs.allowListSetting, "rds.allowed_extensions");
-        assert.equal(ok.outs.allowedCount, HEROKU_SUPPORTED_EXTENSIONS.length);
-        assert.equal(ok.outs.serverMajor, 15);
-        assert.match(ok.outs.serverVersion, /^15\.\d+$/);
-        assert.deepEqual(progressSince(mark), [`[TargetCheck] prov-target-postgres runs PostgreSQL ${ok.outs.serverVersion}; it allows all 3 extension(s) the restore needs (rds.allowed_extensions)`]);
+        assert.equal(ok.outs!.allowListSetting, "rds.allowed_extensions");
+        assert.equal(ok.outs!.allowedCount, HEROKU_SUPPORTED_EXTENSIONS.length);
+        assert.equal(ok.outs!.serverMajor, 15);
+        assert.match(ok.outs!.serverVersion, /^15\.\d+$/);
+        assert.deepEqual(progressSince(mark), [`[TargetCheck] prov-target-postgres runs PostgreSQL ${ok.outs!.serverVersion}; it allows all 3 extension(s) the restore needs (rds.allowed_extensions)`]);
 
         // Standard: extwlist.extensions, as `echo 'show extwlist.extensions' | heroku pg:psql` shows.
         await herokuAppProvider.create({ name: "prov-std", create: true, region: "us" });
         const std = await herokuPostgresProvider.create({ app: "prov-std", plan: "standard-0", allowPlanReplace: false });
-        secretUrls.push(std.outs.databaseUrl);
-        const stdCheck = await targetCheckProvider.create({ ...inputs, databaseUrl: std.outs.databaseUrl, addonName: std.outs.addonName, plan: "standard-0", extensions: ["public.hstore"] });
-        assert.equal(stdCheck.outs.allowListSetting, "extwlist.extensions");
+        secretUrls.push(std.outs!.databaseUrl);
+        const stdCheck = await targetCheckProvider.create({ ...inputs, databaseUrl: std.outs!.databaseUrl, addonName: std.outs!.addonName, plan: "standard-0", extensions: ["public.hstore"] });
+        assert.equal(stdCheck.outs!.allowListSetting, "extwlist.extensions");
 
         // Refused: one on the server but not allowed (adminpack), one allowed but not installed on this server.
         const available = await withClient(parseDatabaseUrl(t.databaseUrl), async (c) => (await c.query<{ name: string }>("SELECT name FROM pg_available_extensions")).rows.map((r) => r.name));
@@ -384,12 +385,12 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
         assert.deepEqual(progressSince(mark), [], "nothing was reported as checked");
 
         // diff: re-checks when the extensions or the database change, not when the order does.
-        const diff = (n: any) => targetCheckProvider.diff!("id", ok.outs, n);
+        const diff = (n: any) => targetCheckProvider.diff!("id", ok.outs!, n);
         assert.deepEqual(await diff({ ...inputs, extensions: ["plpgsql", "pgcrypto", "citext"] }), { changes: false, replaces: [], deleteBeforeReplace: true });
         assert.deepEqual(await diff({ ...inputs, extensions: ["citext"] }), { changes: true, replaces: ["extensions"], deleteBeforeReplace: true });
-        assert.deepEqual(await diff({ ...inputs, databaseUrl: std.outs.databaseUrl }), { changes: true, replaces: ["databaseUrl"], deleteBeforeReplace: true });
+        assert.deepEqual(await diff({ ...inputs, databaseUrl: std.outs!.databaseUrl }), { changes: true, replaces: ["databaseUrl"], deleteBeforeReplace: true });
 
-        await herokuPostgresProvider.delete!(std.id, std.outs);
+        await herokuPostgresProvider.delete!(std.id, std.outs!);
         await heroku.deleteApp(ep, "prov-std");
     });
 
@@ -415,20 +416,20 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
         let mark = stderr.length;
         const r = await writeFreezeProvider.create(inputs);
         assert.equal(r.id, `freeze-maintenance-${LEGACY}`);
-        assert.equal(r.outs.record.maintenanceBefore, false);
-        assert.deepEqual(r.outs.record.formationBefore, [{ type: "worker", quantity: 2 }]);
-        assert.equal(r.outs.record.mode, "maintenance");
+        assert.equal(r.outs!.record.maintenanceBefore, false);
+        assert.deepEqual(r.outs!.record.formationBefore, [{ type: "worker", quantity: 2 }]);
+        assert.equal(r.outs!.record.mode, "maintenance");
         assert.equal((await app(LEGACY))!.maintenance, true);
         assert.deepEqual(await workerQuantity(LEGACY), { web: 1, worker: 0 });
         assert.deepEqual(progressSince(mark), [`[WriteFreeze] app ${LEGACY}: maintenance on, scaled to 0: worker`]);
 
         // diff: same settings -> nothing; any change replaces (old freeze lifted first)
-        assert.deepEqual(await writeFreezeProvider.diff!(r.id, r.outs, inputs), { changes: false, replaces: [], deleteBeforeReplace: true });
-        assert.deepEqual(await writeFreezeProvider.diff!(r.id, r.outs, { ...inputs, spec: { ...spec, scaleDown: ["worker", "clock"] } }), { changes: true, replaces: ["spec"], deleteBeforeReplace: true });
+        assert.deepEqual(await writeFreezeProvider.diff!(r.id, r.outs!, inputs), { changes: false, replaces: [], deleteBeforeReplace: true });
+        assert.deepEqual(await writeFreezeProvider.diff!(r.id, r.outs!, { ...inputs, spec: { ...spec, scaleDown: ["worker", "clock"] } }), { changes: true, replaces: ["spec"], deleteBeforeReplace: true });
 
         // lift
         mark = stderr.length;
-        await writeFreezeProvider.delete!(r.id, r.outs);
+        await writeFreezeProvider.delete!(r.id, r.outs!);
         assert.equal((await app(LEGACY))!.maintenance, false);
         assert.deepEqual(await workerQuantity(LEGACY), { web: 1, worker: 2 });
         assert.deepEqual(progressSince(mark), [`[WriteFreeze] app ${LEGACY}: maintenance off, scaled back: worker=2`]);
@@ -436,7 +437,7 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
         // Lifted already (e.g. by Cutover), and the user scaled since: delete changes nothing.
         await heroku.scaleFormation(ep, LEGACY, [{ type: "worker", quantity: 3 }]);
         mark = stderr.length;
-        await writeFreezeProvider.delete!(r.id, r.outs);
+        await writeFreezeProvider.delete!(r.id, r.outs!);
         assert.deepEqual(await workerQuantity(LEGACY), { web: 1, worker: 3 });
         assert.equal((await app(LEGACY))!.maintenance, false);
         assert.deepEqual(progressSince(mark), ["[WriteFreeze] already lifted"]);
@@ -474,8 +475,8 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
         }
         // The retry (permission fixed) records that maintenance was off, so lifting turns it off.
         const r = await writeFreezeProvider.create(inputs);
-        assert.equal(r.outs.record.maintenanceBefore, false);
-        await writeFreezeProvider.delete!(r.id, r.outs);
+        assert.equal(r.outs!.record.maintenanceBefore, false);
+        await writeFreezeProvider.delete!(r.id, r.outs!);
         assert.equal((await app(LEGACY))!.maintenance, false);
         assert.deepEqual(await workerQuantity(LEGACY), { web: 1, worker: 2 });
     });
@@ -492,7 +493,7 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
         let mark = stderr.length;
         const r = await writeFreezeProvider.create(inputs);
         assert.equal(r.id, "freeze-readonly-source-");
-        assert.equal(r.outs.record.readOnlyBefore, "");
+        assert.equal(r.outs!.record.readOnlyBefore, "");
         assert.match(progressSince(mark)[0], /^\[WriteFreeze\] source database appdb set read-only; ended \d+ of \d+ other sessions$/);
         assert.deepEqual(await setting(), [["default_transaction_read_only=on"]]);
         const refused = await insert(sourceConn).then(() => undefined, (e: Error) => e);
@@ -508,7 +509,7 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
             assert.equal((await pooled.query("SHOW default_transaction_read_only")).rows[0].default_transaction_read_only, "on");
 
             mark = stderr.length;
-            await writeFreezeProvider.delete!(r.id, r.outs);
+            await writeFreezeProvider.delete!(r.id, r.outs!);
             assert.deepEqual(progressSince(mark), ["[WriteFreeze] source database appdb writable again; ended 1 of 1 sessions opened while it was read-only"]);
             assert.deepEqual(await setting(), [], "the setting is reset, not set to off");
             await insert(sourceConn);
@@ -520,12 +521,12 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
         }
         // already lifted: nothing to do
         mark = stderr.length;
-        await writeFreezeProvider.delete!(r.id, r.outs);
+        await writeFreezeProvider.delete!(r.id, r.outs!);
         assert.deepEqual(progressSince(mark), ["[WriteFreeze] already lifted"]);
 
         // A stage failing after a readonly-source freeze lifts it (unfreezeOnFailure) ...
         const again = await writeFreezeProvider.create(inputs);
-        const freeze: FreezeState = { spec: inputs.spec, record: again.outs.record };
+        const freeze: FreezeState = { spec: inputs.spec, record: again.outs!.record };
         const failed = await failure(verificationProvider.create({
             source: settings(), targetUrl: `postgres://nobody:wrong-password@127.0.0.1:${target.port}/nodb?sslmode=require`, restoreId: "r", excludeTables: [],
             freeze, unfreezeOnFailure: true, storage, accountKey, blobName: "never-written.dump",
@@ -541,9 +542,9 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
         assert.deepEqual(await setting(), [["default_transaction_read_only=on"]]);
         const cut = await cutoverProvider.create({
             app: await cutoverApp(), addonName: "prov-target-postgres", databaseUrl: (await targetDb()).databaseUrl, dependentApps: [],
-            verificationId: "v-ro", source: settings(), freeze: { spec: inputs.spec, record: third.outs.record },
+            verificationId: "v-ro", source: settings(), freeze: { spec: inputs.spec, record: third.outs!.record },
         });
-        assert.equal(cut.outs.freezeLifted, true);
+        assert.equal(cut.outs!.freezeLifted, true);
         assert.deepEqual(await setting(), []);
         await insert(sourceConn);
     });
@@ -567,8 +568,8 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
         const mark = stderr.length;
         const r = await cutoverProvider.create(inputs);
         assert.equal(r.id, "cutover-verified-1");
-        assert.deepEqual(r.outs.updatedApps, [LEGACY]);
-        assert.equal(r.outs.freezeLifted, true);
+        assert.deepEqual(r.outs!.updatedApps, [LEGACY]);
+        assert.equal(r.outs!.freezeLifted, true);
         assert.equal((await heroku.getConfigVars(ep, LEGACY)).DATABASE_URL, newUrl);
         assert.equal((await app(LEGACY))!.maintenance, false);
         assert.deepEqual(await workerQuantity(LEGACY), { web: 1, worker: 2 });
@@ -578,15 +579,15 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
             "[Cutover] done: prov-cut's prov-target-postgres is the database; writes resumed",
         ]);
         // The target app is marked as cut over: HerokuRestore refuses to overwrite it from now on.
-        assert.equal((await heroku.getConfigVars(ep, "prov-cut")).AZURE_TO_HEROKU_PG_CUTOVER_AT, r.outs.completedAt);
+        assert.equal((await heroku.getConfigVars(ep, "prov-cut")).AZURE_TO_HEROKU_PG_CUTOVER_AT, r.outs!.completedAt);
         assert.ok(!progressSince(mark).join("\n").includes(new URL(newUrl).password));
 
-        assert.deepEqual(await cutoverProvider.diff!(r.id, r.outs, inputs), { changes: false, replaces: [], deleteBeforeReplace: true });
-        assert.deepEqual(await cutoverProvider.diff!(r.id, r.outs, { ...inputs, verificationId: "verified-2" }), { changes: true, replaces: ["verificationId"], deleteBeforeReplace: true });
-        assert.deepEqual(await cutoverProvider.diff!(r.id, r.outs, { ...inputs, dependentApps: [] }), { changes: true, replaces: ["dependentApps"], deleteBeforeReplace: true });
+        assert.deepEqual(await cutoverProvider.diff!(r.id, r.outs!, inputs), { changes: false, replaces: [], deleteBeforeReplace: true });
+        assert.deepEqual(await cutoverProvider.diff!(r.id, r.outs!, { ...inputs, verificationId: "verified-2" }), { changes: true, replaces: ["verificationId"], deleteBeforeReplace: true });
+        assert.deepEqual(await cutoverProvider.diff!(r.id, r.outs!, { ...inputs, dependentApps: [] }), { changes: true, replaces: ["dependentApps"], deleteBeforeReplace: true });
 
         // Destroy is cleanup: it does not undo the cutover.
-        await cutoverProvider.delete!(r.id, r.outs);
+        await cutoverProvider.delete!(r.id, r.outs!);
         assert.equal((await heroku.getConfigVars(ep, LEGACY)).DATABASE_URL, newUrl);
         // The WriteFreeze delete that follows on destroy finds the freeze lifted.
         await freezeOff(freeze);
@@ -609,20 +610,20 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
             verificationId: "verified-rb", source: settings(), freeze, verifiedAt,
         };
         const cut = await cutoverProvider.create(cutInputs);
-        assert.deepEqual(cut.outs.changes, [{ app: LEGACY, name: "DATABASE_URL" }, { app: cutApp, name: "AZURE_TO_HEROKU_PG_CUTOVER_AT" }]);
-        assert.deepEqual(cut.outs.previousValues, [azureUrl, null]);
-        assert.deepEqual(cut.outs.baseline.tables.find((x: { table: string }) => x.table === "public.rb_probe"), { table: "public.rb_probe", inserted: 0, updated: 0, deleted: 0 });
-        assert.deepEqual(cut.outs.baseline.sequences.find((x: { sequence: string }) => x.sequence === "public.rb_probe_id_seq"), { sequence: "public.rb_probe_id_seq", lastValue: null });
+        assert.deepEqual(cut.outs!.changes, [{ app: LEGACY, name: "DATABASE_URL" }, { app: cutApp, name: "AZURE_TO_HEROKU_PG_CUTOVER_AT" }]);
+        assert.deepEqual(cut.outs!.previousValues, [azureUrl, null]);
+        assert.deepEqual(cut.outs!.baseline.tables.find((x: { table: string }) => x.table === "public.rb_probe"), { table: "public.rb_probe", inserted: 0, updated: 0, deleted: 0 });
+        assert.deepEqual(cut.outs!.baseline.sequences.find((x: { sequence: string }) => x.sequence === "public.rb_probe_id_seq"), { sequence: "public.rb_probe_id_seq", lastValue: null });
 
         const rbInputs = {
-            cutoverId: cut.id, app: cutApp, addonName: "prov-target-postgres", databaseUrl: t.databaseUrl, changes: cut.outs.changes,
-            previousValues: cut.outs.previousValues, baseline: cut.outs.baseline, cutoverAt: cut.outs.completedAt, freeze, source: settings(), acknowledge: [],
+            cutoverId: cut.id, app: cutApp, addonName: "prov-target-postgres", databaseUrl: t.databaseUrl, changes: cut.outs!.changes,
+            previousValues: cut.outs!.previousValues, baseline: cut.outs!.baseline, cutoverAt: cut.outs!.completedAt, freeze, source: settings(), acknowledge: [],
         };
         // A write, then the rollback at once: the counters are read until they settle, so it is seen.
         await withClient(live, (c) => c.query("INSERT INTO public.rb_probe (v) VALUES ('a'), ('b'); UPDATE public.rb_probe SET v = 'c' WHERE id = 1"));
         const refused = await failure(rollbackProvider.create(rbInputs));
         assert.equal(refused.message,
-            `Rollback: refused: prov-target-postgres was written since the cutover at ${cut.outs.completedAt}: table public.rb_probe: 2 inserted, 1 updated, 0 deleted; sequence public.rb_probe_id_seq: last_value unused -> 2. A rollback would leave these writes behind on Heroku. ` +
+            `Rollback: refused: prov-target-postgres was written since the cutover at ${cut.outs!.completedAt}: table public.rb_probe: 2 inserted, 1 updated, 0 deleted; sequence public.rb_probe_id_seq: last_value unused -> 2. A rollback would leave these writes behind on Heroku. ` +
             "Nothing was changed: the apps still use prov-target-postgres (the maintenance freeze applied for the count was lifted again). Copy those rows to the Azure database by hand first, then acknowledge; or acknowledge to lose them: " +
             "`pulumi config set --path 'acknowledge[0]' 'rollback_writes:public.rb_probe=<why>'`, `pulumi config set --path 'acknowledge[1]' 'rollback_writes:public.rb_probe_id_seq=<why>'` (`rollback_writes=<why>` covers all), then `pulumi up` again.");
         assert.equal((await heroku.getConfigVars(ep, LEGACY)).DATABASE_URL, t.databaseUrl, "nothing was put back");
@@ -648,13 +649,13 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
         const mark = stderr.length;
         const done = await rollbackProvider.create({ ...rbInputs, acknowledge: [{ code: "rollback_writes", reason: "test rows", entry: "rollback_writes=test rows" }] });
         assert.equal(done.id, `rollback-${cut.id}`);
-        assert.deepEqual(done.outs.restored, [{ app: LEGACY, names: ["DATABASE_URL"] }, { app: cutApp, names: ["AZURE_TO_HEROKU_PG_CUTOVER_AT"] }]);
-        assert.deepEqual(done.outs.acknowledgedBy, ["rollback_writes=test rows"]);
-        assert.deepEqual(done.outs.writes.tables, [{ table: "public.rb_probe", inserted: 2, updated: 1, deleted: 1 }]);
+        assert.deepEqual(done.outs!.restored, [{ app: LEGACY, names: ["DATABASE_URL"] }, { app: cutApp, names: ["AZURE_TO_HEROKU_PG_CUTOVER_AT"] }]);
+        assert.deepEqual(done.outs!.acknowledgedBy, ["rollback_writes=test rows"]);
+        assert.deepEqual(done.outs!.writes.tables, [{ table: "public.rb_probe", inserted: 2, updated: 1, deleted: 1 }]);
         assert.equal((await heroku.getConfigVars(ep, LEGACY)).DATABASE_URL, azureUrl);
         const cutVars = await heroku.getConfigVars(ep, cutApp);
         assert.equal(cutVars.AZURE_TO_HEROKU_PG_CUTOVER_AT, undefined);
-        assert.equal(cutVars.AZURE_TO_HEROKU_PG_ROLLED_BACK_AT, done.outs.rolledBackAt);
+        assert.equal(cutVars.AZURE_TO_HEROKU_PG_ROLLED_BACK_AT, done.outs!.rolledBackAt);
         assert.equal((await app(LEGACY))!.maintenance, false);
         assert.deepEqual(await workerQuantity(LEGACY), { web: 1, worker: 2 });
         const lines = progressSince(mark);
@@ -663,23 +664,23 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
         assert.equal(await withClient(live, async (c) => (await c.query("SELECT count(*)::int AS n FROM public.rb_probe")).rows[0].n), 2, "nothing is deleted");
 
         // Diff: only a new cutover replaces it; delete changes nothing.
-        assert.deepEqual(await rollbackProvider.diff!(done.id, done.outs, { ...rbInputs, acknowledge: [] }), { changes: false, replaces: [], deleteBeforeReplace: true });
-        assert.deepEqual(await rollbackProvider.diff!(done.id, done.outs, { ...rbInputs, cutoverId: "cutover-other" }), { changes: true, replaces: ["cutoverId"], deleteBeforeReplace: true });
-        await rollbackProvider.delete!(done.id, done.outs);
+        assert.deepEqual(await rollbackProvider.diff!(done.id, done.outs!, { ...rbInputs, acknowledge: [] }), { changes: false, replaces: [], deleteBeforeReplace: true });
+        assert.deepEqual(await rollbackProvider.diff!(done.id, done.outs!, { ...rbInputs, cutoverId: "cutover-other" }), { changes: true, replaces: ["cutoverId"], deleteBeforeReplace: true });
+        await rollbackProvider.delete!(done.id, done.outs!);
         assert.equal((await heroku.getConfigVars(ep, LEGACY)).DATABASE_URL, azureUrl);
 
         // Cutover again: held while `rollback` is set, refused on a verification older than the rollback, done on a newer one.
-        assert.deepEqual(await cutoverProvider.diff!(cut.id, cut.outs, { ...cutInputs, dependentApps: [], rollbackRequested: true }), { changes: false });
+        assert.deepEqual(await cutoverProvider.diff!(cut.id, cut.outs!, { ...cutInputs, dependentApps: [], rollbackRequested: true }), { changes: false });
         const held = await failure(cutoverProvider.create({ ...cutInputs, rollbackRequested: true }));
         assert.match(held.message, /^Cutover: config `rollback` is true, and there is no completed cutover to undo; nothing was cut over\. Set it back with `pulumi config set rollback false`/);
         const stale = await failure(cutoverProvider.create(cutInputs));
-        assert.equal(stale.message, `Cutover: ${cutApp} was rolled back at ${done.outs.rolledBackAt}, after this verification (${verifiedAt}); the dependent apps have written to the Azure database since, and prov-target-postgres does not have those writes. ` +
+        assert.equal(stale.message, `Cutover: ${cutApp} was rolled back at ${done.outs!.rolledBackAt}, after this verification (${verifiedAt}); the dependent apps have written to the Azure database since, and prov-target-postgres does not have those writes. ` +
             "Nothing was changed: the dependent apps stay on their previous database. To cut over again, migrate afresh: `pulumi up --replace <the migration-dump URN>` (dump, restore, verify, then cutover).");
         assert.equal((await heroku.getConfigVars(ep, LEGACY)).DATABASE_URL, azureUrl);
         const fresh = await cutoverProvider.create({ ...cutInputs, verificationId: "verified-rb-2", verifiedAt: new Date().toISOString(), freeze: await freezeOn() });
         assert.equal((await heroku.getConfigVars(ep, LEGACY)).DATABASE_URL, t.databaseUrl);
         assert.equal((await heroku.getConfigVars(ep, cutApp)).AZURE_TO_HEROKU_PG_ROLLED_BACK_AT, undefined);
-        assert.deepEqual(fresh.outs.previousValues, [azureUrl, null]);
+        assert.deepEqual(fresh.outs!.previousValues, [azureUrl, null]);
 
         // WriteFreeze freezes nothing while `rollback` is set (a stack without a cutover to undo).
         const noFreeze = await failure(writeFreezeProvider.create({ spec: freeze.spec, source: settings(), rollbackRequested: true }));
@@ -697,49 +698,49 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
             const info = await blobInfo(blob, "dump-a.dump");
             assert.ok(info);
             assert.equal(r.id, `${storage.accountName}/${CONTAINER}/dump-a.dump`);
-            assert.equal(r.outs.etag, info.etag);
-            assert.equal(r.outs.bytes, info.bytes);
-            assert.ok(r.outs.bytes > 10_000);
-            assert.equal(r.outs.sha256, info.sha256);
-            assert.match(r.outs.serverVersion, /^\d+\.\d+/);
-            assert.ok(r.outs.logTail.some((l: string) => /pg_dump: dumping contents of table "public\.customers"/.test(l)), r.outs.logTail.join("\n"));
+            assert.equal(r.outs!.etag, info.etag);
+            assert.equal(r.outs!.bytes, info.bytes);
+            assert.ok(r.outs!.bytes > 10_000);
+            assert.equal(r.outs!.sha256, info.sha256);
+            assert.match(r.outs!.serverVersion, /^\d+\.\d+/);
+            assert.ok(r.outs!.logTail.some((l: string) => /pg_dump: dumping contents of table "public\.customers"/.test(l)), r.outs!.logTail.join("\n"));
             const lines = progressSince(mark);
             assert.ok(!lines.some((l) => l.startsWith("[WriteFreeze]")), "the freeze was in effect: not re-applied");
             assert.match(lines[0], /^\[DumpToBlob\] pg_dump of appdb \(PostgreSQL \d+\.\d+.*\) -> pg-migration\/dump-a\.dump, compression 0$/);
-            assert.equal(r.outs.archiveCompression, "0");
+            assert.equal(r.outs!.archiveCompression, "0");
             assert.match(lines[lines.length - 1], /^\[DumpToBlob\] done: .* sha256 [0-9a-f]{12}…$/);
 
-            assert.deepEqual(await dumpToBlobProvider.diff!(r.id, r.outs, inputs), { changes: false, replaces: [], deleteBeforeReplace: true });
-            assert.deepEqual(await dumpToBlobProvider.diff!(r.id, r.outs, { ...inputs, unfreezeOnFailure: false }), { changes: true, replaces: [], deleteBeforeReplace: true });
-            const u = await dumpToBlobProvider.update!(r.id, r.outs, { ...inputs, unfreezeOnFailure: false });
-            assert.equal(u.outs.unfreezeOnFailure, false);
-            assert.equal(u.outs.etag, r.outs.etag);
+            assert.deepEqual(await dumpToBlobProvider.diff!(r.id, r.outs!, inputs), { changes: false, replaces: [], deleteBeforeReplace: true });
+            assert.deepEqual(await dumpToBlobProvider.diff!(r.id, r.outs!, { ...inputs, unfreezeOnFailure: false }), { changes: true, replaces: [], deleteBeforeReplace: true });
+            const u = await dumpToBlobProvider.update!(r.id, r.outs!, { ...inputs, unfreezeOnFailure: false });
+            assert.equal(u.outs!.unfreezeOnFailure, false);
+            assert.equal(u.outs!.etag, r.outs!.etag);
             // A new compression setting is for the next dump: the complete dump is kept (no replace).
-            assert.deepEqual(await dumpToBlobProvider.diff!(r.id, r.outs, { ...inputs, compression: "6" }), { changes: true, replaces: [], deleteBeforeReplace: true });
-            const z = await dumpToBlobProvider.update!(r.id, r.outs, { ...inputs, compression: "6" });
-            assert.equal(z.outs.compression, "6");
-            assert.equal(z.outs.archiveCompression, "0");
-            assert.equal(z.outs.etag, r.outs.etag);
+            assert.deepEqual(await dumpToBlobProvider.diff!(r.id, r.outs!, { ...inputs, compression: "6" }), { changes: true, replaces: [], deleteBeforeReplace: true });
+            const z = await dumpToBlobProvider.update!(r.id, r.outs!, { ...inputs, compression: "6" });
+            assert.equal(z.outs!.compression, "6");
+            assert.equal(z.outs!.archiveCompression, "0");
+            assert.equal(z.outs!.etag, r.outs!.etag);
             // A stack dumped before `compression` was an input: its archive was made at pg_dump's default level.
-            const old = { ...r.outs, compression: undefined, archiveCompression: undefined };
+            const old = { ...r.outs, compression: undefined, archiveCompression: undefined } as any; // state of an earlier version
             assert.deepEqual(await dumpToBlobProvider.diff!(r.id, old, inputs), { changes: false, replaces: [], deleteBeforeReplace: true });
             const o = await dumpToBlobProvider.update!(r.id, old, { ...inputs, compression: "0" });
-            assert.equal(o.outs.archiveCompression, "6");
+            assert.equal(o.outs!.archiveCompression, "6");
 
             // Overwritten by someone else: a new ETag, so dumped again.
             await containerClient(blob).getBlockBlobClient("dump-a.dump").upload("x", 1);
-            assert.deepEqual(await dumpToBlobProvider.diff!(r.id, r.outs, inputs), { changes: true, replaces: ["etag"], deleteBeforeReplace: true });
+            assert.deepEqual(await dumpToBlobProvider.diff!(r.id, r.outs!, inputs), { changes: true, replaces: ["etag"], deleteBeforeReplace: true });
             // Deleted: dumped again.
             assert.equal(await deleteBlob(blob, "dump-a.dump"), true);
-            assert.deepEqual(await dumpToBlobProvider.diff!(r.id, r.outs, inputs), { changes: true, replaces: ["etag"], deleteBeforeReplace: true });
-            assert.deepEqual(await dumpToBlobProvider.diff!(r.id, r.outs, { ...inputs, blobName: "other.dump" }), { changes: true, replaces: ["blobName"], deleteBeforeReplace: true });
+            assert.deepEqual(await dumpToBlobProvider.diff!(r.id, r.outs!, inputs), { changes: true, replaces: ["etag"], deleteBeforeReplace: true });
+            assert.deepEqual(await dumpToBlobProvider.diff!(r.id, r.outs!, { ...inputs, blobName: "other.dump" }), { changes: true, replaces: ["blobName"], deleteBeforeReplace: true });
 
             // delete: the blob goes; twice is fine
             const again = await dumpToBlobProvider.create(inputs);
             mark = stderr.length;
-            await dumpToBlobProvider.delete!(again.id, again.outs);
+            await dumpToBlobProvider.delete!(again.id, again.outs!);
             assert.equal(await blobInfo(blob, "dump-a.dump"), undefined);
-            await dumpToBlobProvider.delete!(again.id, again.outs);
+            await dumpToBlobProvider.delete!(again.id, again.outs!);
             assert.deepEqual(progressSince(mark), ["[DumpToBlob] deleted dump pg-migration/dump-a.dump", "[DumpToBlob] dump dump-a.dump was already gone"]);
         } finally {
             await freezeOff(freeze);
@@ -757,7 +758,7 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
             assert.equal((await app(LEGACY))!.maintenance, true);
             assert.deepEqual(await workerQuantity(LEGACY), { web: 1, worker: 0 });
             assert.ok(await blobInfo(blob, "dump-b.dump"));
-            await dumpToBlobProvider.delete!(r.id, r.outs);
+            await dumpToBlobProvider.delete!(r.id, r.outs!);
         } finally {
             await freezeOff(freeze);
         }
@@ -791,19 +792,19 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
         const inputs = { storage, accountKey, blobName: "grant.dump", etag: "\"e1\"", expiryMinutes: 60 };
         const before = Date.now();
         const r = await readGrantProvider.create(inputs);
-        secretUrls.push(r.outs.url);
-        assert.equal(r.outs.permissions, "r");
-        assert.equal(r.outs.protocol, "https,http"); // Azurite is plain http
-        const expires = Date.parse(r.outs.expiresOn);
-        assert.ok(expires >= before + 59 * 60_000 && expires <= Date.now() + 60 * 60_000, r.outs.expiresOn);
-        assert.equal(r.id, `grant.dump@${r.outs.expiresOn}`);
+        secretUrls.push(r.outs!.url);
+        assert.equal(r.outs!.permissions, "r");
+        assert.equal(r.outs!.protocol, "https,http"); // Azurite is plain http
+        const expires = Date.parse(r.outs!.expiresOn);
+        assert.ok(expires >= before + 59 * 60_000 && expires <= Date.now() + 60 * 60_000, r.outs!.expiresOn);
+        assert.equal(r.id, `grant.dump@${r.outs!.expiresOn}`);
 
-        const got = await fetch(r.outs.url);
+        const got = await fetch(r.outs!.url);
         assert.equal(got.status, 200);
         assert.equal(await got.text(), "grant-body");
-        const put = await fetch(r.outs.url, { method: "PUT", headers: { "x-ms-blob-type": "BlockBlob" }, body: "overwrite" });
+        const put = await fetch(r.outs!.url, { method: "PUT", headers: { "x-ms-blob-type": "BlockBlob" }, body: "overwrite" });
         assert.equal(put.status, 403, "the SAS is read-only");
-        const other = await fetch(r.outs.url.replace("/grant.dump?", "/dump-b.dump?"));
+        const other = await fetch(r.outs!.url.replace("/grant.dump?", "/dump-b.dump?"));
         assert.equal(other.status, 403, "the SAS is scoped to one blob");
 
         const diff = (o: any, n: any = inputs) => readGrantProvider.diff!(r.id, o, n);
@@ -814,14 +815,14 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
         assert.deepEqual(await diff(at(-60_000)), { changes: true, replaces: ["expiresOn"], deleteBeforeReplace: true });
         assert.deepEqual(await diff(r.outs, { ...inputs, etag: "\"e2\"" }), { changes: true, replaces: ["etag"], deleteBeforeReplace: true });
         assert.deepEqual(await diff(r.outs, { ...inputs, expiryMinutes: 90 }), { changes: true, replaces: ["expiryMinutes"], deleteBeforeReplace: true });
-        await readGrantProvider.delete!(r.id, r.outs); // nothing to revoke
-        assert.equal((await fetch(r.outs.url)).status, 200);
+        await readGrantProvider.delete!(r.id, r.outs!); // nothing to revoke
+        assert.equal((await fetch(r.outs!.url)).status, 200);
         await deleteBlob(blob, "grant.dump");
     });
 
     // ---------------------------------------------------------------------------------------
     test("HerokuRestore diff: a renewed URL for the same dump changes nothing; a new dump or add-on replaces", async () => {
-        const olds = { ...restoreInputs({ app: "a", appId: "i", addonId: "ad" }, "https://x/d?sig=one", "\"e1\"", "d", { spec: { mode: "none", app: "", scaleDown: [] }, record: {} as any }, true), transferId: "t" };
+        const olds = { ...restoreInputs({ app: "a", appId: "i", addonId: "ad" }, "https://x/d?sig=one", "\"e1\"", "d", { spec: { mode: "none", app: "", scaleDown: [] }, record: {} as any }, true), transferId: "t" } as any; // only the inputs diff reads
         const diff = (n: any) => herokuRestoreProvider.diff!("t", olds, n);
         assert.deepEqual(await diff({ ...olds, backupUrl: "https://x/d?sig=two" }), { changes: false, replaces: [], deleteBeforeReplace: true });
         assert.deepEqual(await diff({ ...olds, dumpEtag: "\"e2\"" }), { changes: true, replaces: ["dumpEtag"], deleteBeforeReplace: true });
@@ -834,10 +835,10 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
         try {
             await containerClient(blob).getBlockBlobClient("deleted.dump").upload("soon gone", 9);
             const grant = await readGrantProvider.create({ storage, accountKey, blobName: "deleted.dump", etag: "\"e\"", expiryMinutes: 30 });
-            secretUrls.push(grant.outs.url);
+            secretUrls.push(grant.outs!.url);
             await deleteBlob(blob, "deleted.dump");
 
-            const err = await failure(herokuRestoreProvider.create(restoreInputs(t, grant.outs.url, "\"e\"", "deleted.dump", freeze, false)));
+            const err = await failure(herokuRestoreProvider.create(restoreInputs(t, grant.outs!.url, "\"e\"", "deleted.dump", freeze, false)));
             assert.ok(isMigrationError(err), String(err));
             const still = freezeStatusSentence(freeze.spec, false);
             assert.equal(still, `The write freeze (maintenance mode on Heroku app "${LEGACY}") is STILL ON; the source is intact. Fix the cause and run \`pulumi up\` again to resume, or lift the freeze by hand with \`heroku maintenance:off -a ${LEGACY}\` (and scale worker back).`);
@@ -857,9 +858,9 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
         const freeze = await freezeOn();
         await containerClient(blob).getBlockBlobClient("garbage.dump").upload("this is not a pg_dump archive\n", 30);
         const grant = await readGrantProvider.create({ storage, accountKey, blobName: "garbage.dump", etag: "\"g\"", expiryMinutes: 30 });
-        secretUrls.push(grant.outs.url);
+        secretUrls.push(grant.outs!.url);
 
-        const err = await failure(herokuRestoreProvider.create(restoreInputs(t, grant.outs.url, "\"g\"", "garbage.dump", freeze, true)));
+        const err = await failure(herokuRestoreProvider.create(restoreInputs(t, grant.outs!.url, "\"g\"", "garbage.dump", freeze, true)));
         assert.ok(isMigrationError(err), String(err));
         const lifted = freezeStatusSentence(freeze.spec, true);
         assert.equal(lifted, `The write freeze (maintenance mode on Heroku app "${LEGACY}") was lifted and the stale dump deleted; the source is intact and in use. Fix the cause and run \`pulumi up\` again: it freezes writes and dumps again.`);
@@ -875,22 +876,22 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
         const freeze = await freezeOn();
         try {
             const dump = await dumpToBlobProvider.create(dumpInputs("restore.dump", freeze));
-            const grant = await readGrantProvider.create({ storage, accountKey, blobName: "restore.dump", etag: dump.outs.etag, expiryMinutes: 30 });
-            secretUrls.push(grant.outs.url);
-            const inputs = restoreInputs(t, grant.outs.url, dump.outs.etag, "restore.dump", freeze, false);
+            const grant = await readGrantProvider.create({ storage, accountKey, blobName: "restore.dump", etag: dump.outs!.etag, expiryMinutes: 30 });
+            secretUrls.push(grant.outs!.url);
+            const inputs = restoreInputs(t, grant.outs!.url, dump.outs!.etag, "restore.dump", freeze, false);
             let mark = stderr.length;
             const r = await herokuRestoreProvider.create(inputs);
-            assert.equal(r.outs.succeeded, true);
-            assert.match(r.outs.name, /^r\d{3}$/);
-            assert.equal(r.id, r.outs.transferId);
-            assert.equal(r.outs.processedBytes, dump.outs.bytes);
-            assert.ok(r.outs.logs.length > 0);
+            assert.equal(r.outs!.succeeded, true);
+            assert.match(r.outs!.name, /^r\d{3}$/);
+            assert.equal(r.id, r.outs!.transferId);
+            assert.equal(r.outs!.processedBytes, dump.outs!.bytes);
+            assert.ok(r.outs!.logs.length > 0);
             let lines = progressSince(mark);
-            assert.match(lines[0], new RegExp(`^\\[HerokuRestore\\] restore ${r.outs.name} \\(${r.id}\\) started on prov-target$`));
-            assert.match(lines[lines.length - 1], new RegExp(`^\\[HerokuRestore\\] ${r.outs.name} succeeded: `));
-            assert.ok(!JSON.stringify(r.outs.logs).includes(new URL(grant.outs.url).searchParams.get("sig")!), "restore logs carry no SAS signature");
+            assert.match(lines[0], new RegExp(`^\\[HerokuRestore\\] restore ${r.outs!.name} \\(${r.id}\\) started on prov-target$`));
+            assert.match(lines[lines.length - 1], new RegExp(`^\\[HerokuRestore\\] ${r.outs!.name} succeeded: `));
+            assert.ok(!JSON.stringify(r.outs!.logs).includes(new URL(grant.outs!.url).searchParams.get("sig")!), "restore logs carry no SAS signature");
             // a renewed grant for the same dump: no second restore
-            assert.deepEqual(await herokuRestoreProvider.diff!(r.id, r.outs, { ...inputs, backupUrl: grant.outs.url + "&renewed=1" }), { changes: false, replaces: [], deleteBeforeReplace: true });
+            assert.deepEqual(await herokuRestoreProvider.diff!(r.id, r.outs!, { ...inputs, backupUrl: grant.outs!.url + "&renewed=1" }), { changes: false, replaces: [], deleteBeforeReplace: true });
 
             // Verification: the copy matches
             const vin = {
@@ -899,14 +900,14 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
             };
             const ok = await verificationProvider.create(vin);
             assert.equal(ok.id, `verified-${r.id}`);
-            assert.equal(ok.outs.ok, true);
-            const counts = Object.fromEntries(ok.outs.tables.map((x: any) => [`${x.schema}.${x.name}`, x.targetRows]));
+            assert.equal(ok.outs!.ok, true);
+            const counts = Object.fromEntries(ok.outs!.tables.map((x: any) => [`${x.schema}.${x.name}`, x.targetRows]));
             for (const [k, n] of Object.entries(DEMO_ROW_COUNTS)) assert.equal(counts[k], n, k);
             // Rows are counted once: the partitioned parent's rows are its partitions' rows.
             const rows = Object.entries(DEMO_ROW_COUNTS).filter(([k]) => k !== "public.audit_log").reduce((n, [, v]) => n + v, 0);
-            assert.equal(ok.outs.summary, `${Object.keys(DEMO_ROW_COUNTS).length} tables, ${rows} rows match`);
-            assert.deepEqual(await verificationProvider.diff!(ok.id, ok.outs, vin), { changes: false, replaces: [], deleteBeforeReplace: true });
-            assert.deepEqual(await verificationProvider.diff!(ok.id, ok.outs, { ...vin, restoreId: "other" }), { changes: true, replaces: ["restoreId"], deleteBeforeReplace: true });
+            assert.equal(ok.outs!.summary, `${Object.keys(DEMO_ROW_COUNTS).length} tables, ${rows} rows match`);
+            assert.deepEqual(await verificationProvider.diff!(ok.id, ok.outs!, vin), { changes: false, replaces: [], deleteBeforeReplace: true });
+            assert.deepEqual(await verificationProvider.diff!(ok.id, ok.outs!, { ...vin, restoreId: "other" }), { changes: true, replaces: ["restoreId"], deleteBeforeReplace: true });
 
             // One row fewer on the target: the error names exactly that table and its counts.
             await withClient(parseDatabaseUrl(t.databaseUrl), (c) => c.query("DELETE FROM reporting.daily_sales WHERE ctid = (SELECT ctid FROM reporting.daily_sales LIMIT 1)"));
@@ -926,13 +927,13 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
             mark = stderr.length;
             const excludeTables = [{ table: "reporting.daily_sales", reason: "rebuilt nightly from orders" }];
             const ex = await verificationProvider.create({ ...vin, excludeTables });
-            assert.equal(ex.outs.ok, true);
-            assert.deepEqual(ex.outs.excluded, excludeTables);
-            assert.ok(!ex.outs.tables.some((x: any) => x.name === "daily_sales"));
-            assert.equal(ex.outs.summary, `${ok.outs.tables.length - 1} tables, ${rows - 188} rows match; 1 excluded`);
+            assert.equal(ex.outs!.ok, true);
+            assert.deepEqual(ex.outs!.excluded, excludeTables);
+            assert.ok(!ex.outs!.tables.some((x: any) => x.name === "daily_sales"));
+            assert.equal(ex.outs!.summary, `${ok.outs!.tables.length - 1} tables, ${rows - 188} rows match; 1 excluded`);
             lines = progressSince(mark);
             assert.equal(lines[lines.length - 1], "[Verification] excluded reporting.daily_sales: rebuilt nightly from orders");
-            assert.deepEqual(await verificationProvider.diff!(ex.id, ex.outs, vin), { changes: true, replaces: ["excludeTables"], deleteBeforeReplace: true });
+            assert.deepEqual(await verificationProvider.diff!(ex.id, ex.outs!, vin), { changes: true, replaces: ["excludeTables"], deleteBeforeReplace: true });
 
             // Verification failure with unfreezeOnFailure: freeze lifted, dump deleted.
             const lifted = await failure(verificationProvider.create({ ...vin, unfreezeOnFailure: true }));

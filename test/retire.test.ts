@@ -117,8 +117,8 @@ test("diff never replaces (a replacement would retire during up); a rollback sta
     const d = await sourceRetirementProvider.diff!("id", olds, { ...VERIFIED, serverName: "renamed", confirm: "renamed" });
     assert.deepEqual(d.replaces, []);
     assert.equal(d.changes, true);
-    assert.equal((await sourceRetirementProvider.update!("id", olds, { ...VERIFIED })).outs.rolledBackAt, "2026-12-01T02:00:00.000Z");
-    assert.equal((await sourceRetirementProvider.update!("id", olds, { ...VERIFIED, cutoverId: "cutover-v2" })).outs.rolledBackAt, undefined);
+    assert.equal((await sourceRetirementProvider.update!("id", olds, { ...VERIFIED })).outs!.rolledBackAt, "2026-12-01T02:00:00.000Z");
+    assert.equal((await sourceRetirementProvider.update!("id", olds, { ...VERIFIED, cutoverId: "cutover-v2" })).outs!.rolledBackAt, undefined);
 });
 
 test("ARM token: AZURE_ACCESS_TOKEN, else az; none says exactly what to do", async () => {
