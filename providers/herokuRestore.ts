@@ -13,6 +13,7 @@ import { MigrationError } from "../lib/errors";
 import { freezeInEffect } from "../lib/freeze";
 import { formatBytes, formatDuration, formatRate, progress, progressThrottle } from "../lib/progress";
 import { redact } from "../lib/redact";
+import { restoreProblemLines } from "../lib/restoreLog";
 import { guardedStage, stageGuard, type FreezeState } from "../lib/stage";
 import { configureSource, sourceConnection, type SourceAware } from "./configured";
 import type { SourceSettings } from "../lib/config";
@@ -50,10 +51,6 @@ interface Outputs extends Inputs {
 
 /** Config var that Cutover sets on the target app; its presence forbids another restore. */
 export const CUTOVER_MARKER = "AZURE_TO_HEROKU_PG_CUTOVER_AT";
-
-function isWarningLine(message: string): boolean {
-    return /\b(warning|error)\b/i.test(message);
-}
 
 export const herokuRestoreProvider: pulumi.dynamic.ResourceProvider & SourceAware = {
     async configure(req) {
@@ -110,7 +107,8 @@ export const herokuRestoreProvider: pulumi.dynamic.ResourceProvider & SourceAwar
                 const tail = logs.slice(-8).map((l) => l.message).join(" | ");
                 throw new MigrationError("HerokuRestore", `restore ${name} into ${inputs.app} failed${tail ? `: ${tail}` : "."}`, `Read the full log with \`heroku pg:backups:info ${name} -a ${inputs.app}\`.`);
             }
-            const warningLines = logs.filter((l) => isWarningLine(l.message)).map((l) => l.message);
+            // Heroku counts the errors pg_restore ignored as the transfer's warnings: both are listed.
+            const warningLines = restoreProblemLines(logs);
             if ((done.warnings ?? 0) > 0 || warningLines.length > 0) {
                 progress("HerokuRestore", `warning: ${name} completed with ${done.warnings ?? warningLines.length} warnings:`);
                 for (const w of warningLines.slice(0, 20)) progress("HerokuRestore", `  ${w}`);
