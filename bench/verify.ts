@@ -1,5 +1,5 @@
 /**
- * Benchmark: where verification (lib/verify.ts verifyDatabases) spends its time, as ratios
+ * Benchmark: where verification (lib/verify verifyDatabases) spends its time, as ratios
  * against the pg_restore of the same database measured in the same run.
  *
  *   node --require ts-node/register/transpile-only bench/verify.ts [--size-mb 500] [--runs 2]
@@ -12,7 +12,7 @@
  * 1. dumps it with `pg_dump -Fc -Z0 -b` to a file and times `pg_restore --no-owner --no-acl`
  *    of that file into a fresh database (the restore time every ratio is against);
  * 2. `verify`: times verifyDatabases and its stages (settings, schema, tables, ...); with
- *    `--baseline <commit>`, lib/verify.ts of that commit runs too, alternating with today's;
+ *    `--baseline <commit>`, the verification of that commit runs too, alternating with today's;
  * 3. `hash`: times the checksum query of the largest table with each candidate row hash
  *    (one side, then both sides at once as verification runs them);
  * 4. `concurrency`: times the table stage at several `concurrency` values;
@@ -35,15 +35,33 @@ import { startCluster } from "../local/postgres";
 import * as current from "../lib/verify";
 import { chooseRendering, compareTableData, inspectSchema, renderingSettings, type VerificationResult } from "../lib/verify";
 
-/** lib/verify.ts as it was at `commit`, loaded beside the current one (same imports). */
+/**
+ * The verification as it was at `commit`, loaded beside the current one (same imports): the
+ * single file lib/verify.ts of older commits, or the modules of lib/verify/, copied next to
+ * the current ones so that their relative imports resolve the same way.
+ */
 function loadVerifyAt(commit: string): typeof current {
-    const file = path.join(__dirname, "..", "lib", `.verify-at-${commit.replace(/[^0-9a-zA-Z]/g, "")}.ts`);
-    fs.writeFileSync(file, execFileSync("git", ["show", `${commit}:lib/verify.ts`], { cwd: path.join(__dirname, "..") }));
+    const root = path.join(__dirname, "..");
+    const git = (args: string[]) => execFileSync("git", args, { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+    const at = path.join(root, "lib", `.verify-at-${commit.replace(/[^0-9a-zA-Z]/g, "")}`);
+    let files: string[] = [];
     try {
+        files = git(["ls-tree", "--name-only", `${commit}:lib/verify`]).toString().split("\n").filter((f) => f.endsWith(".ts"));
+    } catch {
+        // No lib/verify/ at that commit: the single file.
+    }
+    try {
+        if (files.length === 0) {
+            fs.writeFileSync(`${at}.ts`, git(["show", `${commit}:lib/verify.ts`]));
+        } else {
+            fs.mkdirSync(at, { recursive: true });
+            for (const f of files) fs.writeFileSync(path.join(at, f), git(["show", `${commit}:lib/verify/${f}`]));
+        }
         // eslint-disable-next-line @typescript-eslint/no-var-requires
-        return require(file);
+        return require(at);
     } finally {
-        fs.unlinkSync(file);
+        fs.rmSync(`${at}.ts`, { force: true });
+        fs.rmSync(at, { recursive: true, force: true });
     }
 }
 

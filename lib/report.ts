@@ -31,7 +31,7 @@ export interface MigrationReport {
     steps: { op: string; type: string; name: string; detail?: string }[];
     /** Every stage's duration, in order (migration stages, then `verify: <part>`). */
     timings?: { stage: string; ms: number }[];
-    // Sections below come from the Verification result (lib/verify.ts), when it ran.
+    // Sections below come from the Verification result (lib/verify), when it ran.
     verdict?: { ok: boolean; summary: string; problems: string[]; problemCount: number; notes: string[] };
     schema?: SchemaComparison;
     /** Per-table counts and content checksums (tables, partitioned tables, materialized views). */

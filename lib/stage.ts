@@ -7,7 +7,7 @@ import { MigrationError, errorMessage, isMigrationError } from "./errors";
 import { applyFreeze, freezeInEffect, freezeStatusSentence, liftFreeze, type DumpFate, type FreezeContext, type FreezeRecord, type FreezeSpec } from "./freeze";
 import { deleteBlob } from "./blob";
 import { progress } from "./progress";
-import type { BlobTarget, PgConnection } from "./types";
+import type { BlobTarget } from "./types";
 
 export interface FreezeState {
     spec: FreezeSpec;
@@ -75,9 +75,4 @@ export async function ensureFrozen(freeze: FreezeState, ctx: FreezeContext): Pro
     if (inEffect === true) return freeze.record;
     progress("WriteFreeze", inEffect === false ? "the freeze was lifted since it was applied: applying it again before the dump" : "re-running freezeCommand before the dump (hook state cannot be checked)");
     return applyFreeze(freeze.spec, ctx, freeze.record);
-}
-
-/** The source connection with the password from provider configuration. */
-export function withPassword(conn: Omit<PgConnection, "password">, password: string | undefined): PgConnection {
-    return { ...conn, password };
 }

@@ -15,6 +15,7 @@ import { freezeInEffect } from "../lib/freeze";
 import { formatBytes, formatDuration, formatRate, progress, progressThrottle } from "../lib/progress";
 import { redact } from "../lib/redact";
 import { CUTOVER_MARKER } from "../lib/markers";
+import { restoreProblemLines } from "../lib/restoreLog";
 import { guardedStage, stageGuard, type FreezeState } from "../lib/stage";
 import { configureSource, sourceConnection, type SourceAware } from "./configured";
 import type { SourceSettings } from "../lib/config";
@@ -46,10 +47,6 @@ interface RestoreLog { created_at: string; message: string }
 interface Outputs extends Inputs {
     transferId: string; name: string; succeeded: boolean; processedBytes: number; sourceBytes: number;
     warnings: number; warningLines: string[]; logs: RestoreLog[]; startedAt: string; finishedAt: string;
-}
-
-function isWarningLine(message: string): boolean {
-    return /\b(warning|error)\b/i.test(message);
 }
 
 export const herokuRestoreProvider: pulumi.dynamic.ResourceProvider<Inputs, Outputs> & SourceAware = {
@@ -107,7 +104,8 @@ export const herokuRestoreProvider: pulumi.dynamic.ResourceProvider<Inputs, Outp
                 const tail = logs.slice(-8).map((l) => l.message).join(" | ");
                 throw new MigrationError("HerokuRestore", `restore ${name} into ${inputs.app} failed${tail ? `: ${tail}` : "."}`, `Read the full log with \`heroku pg:backups:info ${name} -a ${inputs.app}\`.`);
             }
-            const warningLines = logs.filter((l) => isWarningLine(l.message)).map((l) => l.message);
+            // Heroku counts the errors pg_restore ignored as the transfer's warnings: both are listed.
+            const warningLines = restoreProblemLines(logs);
             if ((done.warnings ?? 0) > 0 || warningLines.length > 0) {
                 progress("HerokuRestore", `warning: ${name} completed with ${done.warnings ?? warningLines.length} warnings:`);
                 for (const w of warningLines.slice(0, 20)) progress("HerokuRestore", `  ${w}`);

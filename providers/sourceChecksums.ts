@@ -3,7 +3,7 @@
  * restore runs. It depends on the dump (the source is frozen from then on), not on the restore,
  * so Pulumi runs it beside ReadGrant and HerokuRestore; Verification waits for both and then
  * reads only the target's tables. Verification uses these checksums only when the source
- * cluster's transaction horizon has not moved since they were taken (lib/verify.ts
+ * cluster's transaction horizon has not moved since they were taken (lib/verify/sourceChecksums.ts
  * SourceChecksums); otherwise it reads the source again, as it would without them.
  *
  * An optimisation, never a gate: a failure here is reported and leaves no checksums, and

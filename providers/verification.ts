@@ -1,6 +1,6 @@
 /**
  * Verification: proves the copy before cutover. Compares the frozen source with the restored
- * target (lib/verify.ts): schema object by object, exact row count and content checksum per
+ * target (lib/verify/): schema object by object, exact row count and content checksum per
  * table, sequences, large objects, extensions, settings, the user's `verifyQueries`, and the
  * restore log. A mismatch fails the update, so Cutover never runs and DATABASE_URL is not
  * published; the message names the first differing objects. Setting differences are reported
@@ -75,17 +75,6 @@ export function writeVerificationResult(result: VerificationResult, reportDir?: 
     }
 }
 
-/** One line per problem, most useful first. Exported for tests. */
-export function describeMismatches(result: { tables: TableRowCount[]; missingOnTarget: string[]; extraOnTarget: string[] }): string[] {
-    const lines: string[] = [];
-    for (const t of result.missingOnTarget) lines.push(`table ${t} is missing on the target`);
-    for (const t of result.tables.filter((x) => !x.match && x.targetRows !== null)) {
-        lines.push(`table ${t.schema}.${t.name}: ${t.sourceRows} rows on the source, ${t.targetRows} on the target`);
-    }
-    for (const t of result.extraOnTarget) lines.push(`table ${t} exists only on the target`);
-    return lines;
-}
-
 export const verificationProvider: pulumi.dynamic.ResourceProvider<Inputs, Outputs> & SourceAware = {
     async configure(req) {
         configureSource(this, req);
@@ -148,7 +137,7 @@ export class Verification extends pulumi.dynamic.Resource {
     declare readonly excluded: pulumi.Output<{ table: string; reason: string }[]>;
     declare readonly summary: pulumi.Output<string>;
     declare readonly verifiedAt: pulumi.Output<string>;
-    /** Everything compared, structured (lib/verify.ts VerificationResult). */
+    /** Everything compared, structured (lib/verify VerificationResult). */
     declare readonly result: pulumi.Output<VerificationResult>;
     declare readonly durationMs: pulumi.Output<number>;
 

@@ -12,7 +12,8 @@ import { Client } from "pg";
 import { pgBin, pgToolVersion, parsePgToolVersion } from "../lib/pgbin";
 import { startCluster, LocalCluster } from "../local/postgres";
 import { seedDemoSource, DEMO_ROW_COUNTS } from "../local/demo";
-import { pgClientConfig, withClient, listTables, exactRowCounts } from "../lib/pg";
+import { pgClientConfig, withClient, listTables } from "../lib/pg";
+import { exactRowCounts } from "./row-counts";
 import { isMigrationError } from "../lib/errors";
 import type { PgConnection } from "../lib/types";
 
