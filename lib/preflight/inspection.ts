@@ -4,14 +4,14 @@
  * extensions (with what depends on the ones that cannot move), owners and grants, SECURITY
  * DEFINER functions, policies, event triggers, publications, subscriptions, foreign servers,
  * tablespaces, database/role and server settings, and a bounded read-rate sample (readRate.ts).
- * The user's objects are chosen by one predicate (userObjects.ts). Never writes.
+ * The user's objects are chosen by one predicate (lib/catalog.ts, shared with verification). Never writes.
  */
 import type { Client } from "pg";
 import { classifyExtension, type ExtensionStatus } from "../extensions";
 import { redact } from "../redact";
 import { LOGIN, valueWithUnit, type SourceSetting } from "../settings";
 import { measureReadRate, type ReadSample } from "./readRate";
-import { USER_SCHEMA, notExtensionMember, userObject } from "./userObjects";
+import { notExtensionMember, userObject } from "../catalog";
 
 /** One of the largest tables, for the size finding and preflight.md. */
 export interface TableSize {
@@ -143,7 +143,7 @@ export async function inspect(c: Client, sampleBytes: number): Promise<Inspectio
         FROM pg_catalog.pg_class c
         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
         LEFT JOIN pg_catalog.pg_tablespace t ON t.oid = c.reltablespace
-        WHERE c.relkind IN ('r', 'p', 'm', 'S') AND ${userObject("pg_class", "c.oid")}
+        WHERE c.relkind IN ('r', 'p', 'm', 'S') AND ${userObject("n", "pg_class", "c.oid")}
         ORDER BY n.nspname COLLATE "C", c.relname COLLATE "C"`))
         .map((r) => ({ ...r, reltuples: Number(r.reltuples), heap: Number(r.heap), toast: Number(r.toast), indexes: Number(r.indexes) }));
 
@@ -183,16 +183,16 @@ export async function inspect(c: Client, sampleBytes: number): Promise<Inspectio
                CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
                               WHEN 'S' THEN 'sequence' WHEN 'f' THEN 'foreign table' END AS label
         FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND ${userObject("pg_class", "c.oid")}
+        WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND ${userObject("n", "pg_class", "c.oid")}
         UNION ALL
         SELECT 'schema', n.oid, n.nspowner, n.nspacl, 'schema' FROM pg_catalog.pg_namespace n
-        WHERE ${userObject("pg_namespace", "n.oid")}
+        WHERE ${userObject("n", "pg_namespace", "n.oid")}
         UNION ALL
         SELECT 'function', p.oid, p.proowner, p.proacl, 'function' FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-        WHERE ${userObject("pg_proc", "p.oid")}
+        WHERE ${userObject("n", "pg_proc", "p.oid")}
         UNION ALL
         SELECT 'type', t.oid, t.typowner, t.typacl, 'type' FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
-        WHERE ${userObject("pg_type", "t.oid")}
+        WHERE ${userObject("n", "pg_type", "t.oid")}
           AND (t.typrelid = 0 OR (SELECT cc.relkind FROM pg_catalog.pg_class cc WHERE cc.oid = t.typrelid) = 'c')
           AND NOT (t.typelem <> 0 AND t.typlen = -1)
         UNION ALL
@@ -219,11 +219,13 @@ export async function inspect(c: Client, sampleBytes: number): Promise<Inspectio
         SELECT n.nspname || '.' || p.proname || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')' AS fn,
                pg_catalog.pg_get_userbyid(p.proowner) AS owner
         FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-        WHERE p.prosecdef AND ${userObject("pg_proc", "p.oid")}
+        WHERE p.prosecdef AND ${userObject("n", "pg_proc", "p.oid")}
         ORDER BY n.nspname COLLATE "C", p.proname COLLATE "C", p.oid`);
 
     const policies = (await rows<{ schemaname: string; tablename: string; policyname: string; roles: string[] }>(c, `
-        SELECT schemaname, tablename, policyname, roles::text[] AS roles FROM pg_catalog.pg_policies
+        SELECT schemaname, tablename, policyname, roles::text[] AS roles FROM pg_catalog.pg_policies pol
+        WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                      WHERE n.nspname = pol.schemaname AND c.relname = pol.tablename AND ${userObject("n", "pg_class", "c.oid")})
         ORDER BY schemaname COLLATE "C", tablename COLLATE "C", policyname COLLATE "C"`))
         .filter((p) => p.roles.some((r) => r !== "public"))
         .map((p) => ({ table: `${p.schemaname}.${p.tablename}`, policy: p.policyname, roles: p.roles.filter((r) => r !== "public") }));
@@ -254,7 +256,7 @@ export async function inspect(c: Client, sampleBytes: number): Promise<Inspectio
         FROM pg_catalog.pg_class c
         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
         JOIN pg_catalog.pg_tablespace t ON t.oid = c.reltablespace
-        WHERE ${USER_SCHEMA} GROUP BY 1 ORDER BY t.spcname COLLATE "C"`);
+        WHERE ${userObject("n", "pg_class", "c.oid")} GROUP BY 1 ORDER BY t.spcname COLLATE "C"`);
 
     const dbRoleSettings = (await rows<{ role: string; database: string; setting: string; context: string | null }>(c, `
         SELECT coalesce(pg_catalog.pg_get_userbyid(NULLIF(s.setrole, 0)), '') AS role,
