@@ -40,7 +40,6 @@ function loadVerifyAt(commit: string): typeof current {
     const file = path.join(__dirname, "..", "lib", `.verify-at-${commit.replace(/[^0-9a-zA-Z]/g, "")}.ts`);
     fs.writeFileSync(file, execFileSync("git", ["show", `${commit}:lib/verify.ts`], { cwd: path.join(__dirname, "..") }));
     try {
-        // eslint-disable-next-line @typescript-eslint/no-var-requires
         return require(file);
     } finally {
         fs.unlinkSync(file);

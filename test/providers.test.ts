@@ -41,8 +41,6 @@ import { verificationProvider } from "../providers/verification";
 import { cutoverProvider } from "../providers/cutover";
 import { rollbackProvider } from "../providers/rollback";
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
-
 const LEGACY = "prov-legacy";
 const CONTAINER = "pg-migration";
 
