@@ -7,7 +7,7 @@ import { MigrationError, errorMessage, isMigrationError } from "./errors";
 import { applyFreeze, freezeInEffect, freezeStatusSentence, liftFreeze, type DumpFate, type FreezeContext, type FreezeRecord, type FreezeSpec } from "./freeze";
 import { deleteBlob } from "./blob";
 import { progress } from "./progress";
-import type { BlobTarget, PgConnection } from "./types";
+import type { BlobTarget } from "./types";
 
 export interface FreezeState {
     spec: FreezeSpec;
@@ -77,7 +77,3 @@ export async function ensureFrozen(freeze: FreezeState, ctx: FreezeContext): Pro
     return applyFreeze(freeze.spec, ctx, freeze.record);
 }
 
-/** The source connection with the password from provider configuration. */
-export function withPassword(conn: Omit<PgConnection, "password">, password: string | undefined): PgConnection {
-    return { ...conn, password };
-}

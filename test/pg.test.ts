@@ -9,13 +9,11 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as net from "net";
-import {
-    parseDatabaseUrl, withClient, serverVersion, listTables, exactRowCounts,
-    databaseSizes, compareTables,
-} from "../lib/pg";
+import { parseDatabaseUrl, withClient, serverVersion } from "../lib/pg";
 import { isMigrationError } from "../lib/errors";
 import { startCluster, LocalCluster } from "../local/postgres";
-import { seedDemoSource, DEMO_ROW_COUNTS } from "../local/demo";
+import { seedDemoSource, listTables, DEMO_ROW_COUNTS } from "../local/demo";
+import { exactRowCounts, databaseSizes, compareTables } from "./pg-tables";
 import type { PgConnection } from "../lib/types";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "pg-lib-test-"));

@@ -11,8 +11,9 @@ import * as path from "path";
 import * as net from "net";
 import { Client } from "pg";
 import { startCluster, LocalCluster } from "../local/postgres";
-import { seedDemoSource, DEMO_ROW_COUNTS } from "../local/demo";
-import { pgClientConfig, withClient, listTables, exactRowCounts } from "../lib/pg";
+import { seedDemoSource, listTables, DEMO_ROW_COUNTS } from "../local/demo";
+import { pgClientConfig, withClient } from "../lib/pg";
+import { exactRowCounts } from "./pg-tables";
 import { isMigrationError } from "../lib/errors";
 import type { PgConnection } from "../lib/types";
 
