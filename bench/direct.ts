@@ -43,7 +43,9 @@ function pipe(source: PgConnection, target: PgConnection): Promise<number> {
         let failed = false;
         const done = (code: number | null) => {
             if (code !== 0) failed = true;
-            if (++codes === 2) failed ? reject(new Error(`pg_dump | pg_restore failed: ${err}`)) : resolve(Date.now() - t0);
+            if (++codes !== 2) return;
+            if (failed) reject(new Error(`pg_dump | pg_restore failed: ${err}`));
+            else resolve(Date.now() - t0);
         };
         dump.on("close", done);
         restore.on("close", done);

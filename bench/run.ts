@@ -90,7 +90,7 @@ async function runOne(sizeMb: number): Promise<SizeResult> {
         const blob: BlobTarget = { accountName: azurite.accountName, accountKey: azurite.accountKey, blobEndpoint: azurite.blobEndpoint, container: "guide" };
         await ensureContainer(blob);
         const mem1 = rssSampler();
-        let t0 = Date.now();
+        const t0 = Date.now();
         await containerClient(blob).getBlockBlobClient("guide.dump").uploadFile(file);
         const guideUpload = Date.now() - t0;
         const guidePeak = mem1.stop();

@@ -57,7 +57,6 @@ function loadVerifyAt(commit: string): typeof current {
             fs.mkdirSync(at, { recursive: true });
             for (const f of files) fs.writeFileSync(path.join(at, f), git(["show", `${commit}:lib/verify/${f}`]));
         }
-        // eslint-disable-next-line @typescript-eslint/no-var-requires
         return require(at);
     } finally {
         fs.rmSync(`${at}.ts`, { force: true });

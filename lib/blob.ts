@@ -373,13 +373,6 @@ function dumpHint(lastLines: string, pgDumpVersion: string): string {
  * blocks. Best effort: false when storage did not answer the delete.
  */
 async function discardBlob(target: BlobTarget, blobName: string): Promise<boolean> {
-    // The first failure wins; everything after it is a consequence.
-    let failure: MigrationError | undefined;
-    const fail = (err: MigrationError) => {
-        if (!failure) failure = err;
-        return failure;
-    };
-
     const blob = containerClient(target).getBlockBlobClient(blobName);
     try {
         await blob.deleteIfExists({ deleteSnapshots: "include" });

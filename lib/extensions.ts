@@ -2,7 +2,7 @@
  * PostgreSQL extensions: which ones Heroku Postgres lets a database have, which ones exist only on
  * Azure, and how preflight classifies each extension installed in the source database. This is the
  * program's ONE copy of these facts (the Heroku emulator keeps its own copy in
- * emulator/heroku/extensions.ts, because it plays Heroku; test/preflight.test.ts checks that the
+ * emulator/heroku/extensions.ts, because it plays Heroku; test/preflight.unit.test.ts checks that the
  * two lists agree).
  *
  * Sources:

@@ -912,11 +912,6 @@ export interface HerokuPgSetting {
     values?: Record<string, string>;
 }
 
-/** GET /postgres/v0/databases/{addonId}/config on the Data API (`heroku pg:settings`). Essential plans refuse it. */
-export function getPgSettings(ep: HerokuEndpoints, addonId: string, opts?: RequestOptions): Promise<Record<string, HerokuPgSetting>> {
-    return dataRequest<Record<string, HerokuPgSetting>>(ep, "GET", `/postgres/v0/databases/${seg(addonId)}/config`, undefined, opts);
-}
-
 /**
  * PATCH /postgres/v0/databases/{addonId}/config `{<key>: <value>}`, as `heroku pg:settings:<name> VALUE`
  * sends it (booleans, milliseconds as numbers, enumerations as strings); answers every setting.

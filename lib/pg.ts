@@ -10,7 +10,6 @@ import * as fs from "fs";
 import { Client, ClientConfig } from "pg";
 import { MigrationError } from "./errors";
 import { redact, registerSecret } from "./redact";
-import { userObject } from "./catalog";
 import type { PgConnection } from "./types";
 
 type SslMode = NonNullable<PgConnection["sslmode"]>;
@@ -188,21 +187,6 @@ export async function serverVersion(conn: PgConnection): Promise<{ num: number; 
         );
         const num = Number(r.rows[0].num);
         return { num, major: majorVersion(num), text: r.rows[0].text };
-    });
-}
-
-const LIST_TABLES_SQL = `
-SELECT n.nspname AS schema, c.relname AS name
-FROM pg_catalog.pg_class c
-JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'p') AND ${userObject("n", "pg_class", "c.oid")}
-ORDER BY n.nspname COLLATE "C", c.relname COLLATE "C"`;
-
-/** User tables: ordinary and partitioned ('r', 'p'), leaf partitions included, extension-owned excluded; sorted by schema, name. */
-export async function listTables(conn: PgConnection): Promise<{ schema: string; name: string }[]> {
-    return withClient(conn, async (c) => {
-        const r = await c.query<{ schema: string; name: string }>(LIST_TABLES_SQL);
-        return r.rows.map((row) => ({ schema: row.schema, name: row.name }));
     });
 }
 

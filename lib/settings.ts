@@ -209,16 +209,6 @@ export function describePlanned(s: PlannedSetting): string {
     return `${s.name}=${s.value} (${s.why}; instead: ${s.instead})`;
 }
 
-/** Parses settingsOverride entries (`name=value`); the caller validated them. */
-export function parseOverrides(entries: string[]): Record<string, string> {
-    const out: Record<string, string> = {};
-    for (const e of entries) {
-        const eq = e.indexOf("=");
-        out[e.slice(0, eq).trim()] = e.slice(eq + 1).trim();
-    }
-    return out;
-}
-
 /** Server infrastructure Heroku runs itself: listed by name only, in one sentence. */
 function isInfrastructure(s: PlannedSetting): boolean {
     // Server messages in C or English, as on Heroku, change nothing an app can rely on.

@@ -18,7 +18,8 @@
 import * as crypto from "crypto";
 import type { LocalCluster } from "./postgres";
 import type { PgConnection } from "../lib/types";
-import { withClient, listTables, quoteIdent } from "../lib/pg";
+import { withClient, quoteIdent } from "../lib/pg";
+import { userObject } from "../lib/catalog";
 import { registerSecret } from "../lib/redact";
 
 export const DEMO_DATABASE = "appdb";
@@ -245,4 +246,19 @@ export async function seedDemoSource(cluster: LocalCluster, opts: { password?: s
     };
     const tables = (await listTables(connection)).map((t) => `${t.schema}.${t.name}`);
     return { connection, database: DEMO_DATABASE, tables };
+}
+
+const LIST_TABLES_SQL = `
+SELECT n.nspname AS schema, c.relname AS name
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p') AND ${userObject("n", "pg_class", "c.oid")}
+ORDER BY n.nspname COLLATE "C", c.relname COLLATE "C"`;
+
+/** User tables: ordinary and partitioned ('r', 'p'), leaf partitions included, extension-owned excluded; sorted by schema, name. */
+export async function listTables(conn: PgConnection): Promise<{ schema: string; name: string }[]> {
+    return withClient(conn, async (c) => {
+        const r = await c.query<{ schema: string; name: string }>(LIST_TABLES_SQL);
+        return r.rows.map((row) => ({ schema: row.schema, name: row.name }));
+    });
 }

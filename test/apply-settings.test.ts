@@ -27,6 +27,11 @@ async function show(url: string, names: string[]): Promise<Record<string, string
     });
 }
 
+/** GET /postgres/v0/databases/{addonId}/config on the Data API (`heroku pg:settings`), to read back what ApplySettings set. Essential plans refuse it. */
+function getPgSettings(ep: heroku.HerokuEndpoints, addonId: string): Promise<Record<string, heroku.HerokuPgSetting>> {
+    return heroku.dataRequest<Record<string, heroku.HerokuPgSetting>>(ep, "GET", `/postgres/v0/databases/${encodeURIComponent(addonId)}/config`);
+}
+
 describe("settings carried over (emulator and a real cluster)", () => {
     let tmp: string;
     let target: LocalCluster;
@@ -64,7 +69,7 @@ describe("settings carried over (emulator and a real cluster)", () => {
     });
 
     test("pg:settings: PATCH sets the real database, GET answers every setting as {value, desc, default}", async () => {
-        const before = await heroku.getPgSettings(ep, addons["standard-0"].id);
+        const before = await getPgSettings(ep, addons["standard-0"].id);
         assert.deepEqual(before.log_lock_waits, { value: false, desc: "Logs long lock waits.", default: false });
         assert.equal(before.log_statement.value, "ddl");
         const after = await heroku.updatePgSettings(ep, addons["standard-0"].id, { log_lock_waits: true, log_min_duration_statement: 1500, track_functions: "pl" });
@@ -74,7 +79,7 @@ describe("settings carried over (emulator and a real cluster)", () => {
     });
 
     test("pg:settings: refused on Essential plans and for unknown keys or values, with Heroku's error shape", async () => {
-        await assert.rejects(heroku.getPgSettings(ep, addons["essential-1"].id), (err: any) => err.status === 422 && /You can't perform this operation on Essential-tier databases\./.test(err.message));
+        await assert.rejects(getPgSettings(ep, addons["essential-1"].id), (err: any) => err.status === 422 && /You can't perform this operation on Essential-tier databases\./.test(err.message));
         await assert.rejects(heroku.updatePgSettings(ep, addons["standard-0"].id, { shared_buffers: "1GB" }), (err: any) => err.status === 422 && err.id === "invalid_params" && /shared_buffers is not a setting you can change/.test(err.message));
         await assert.rejects(heroku.updatePgSettings(ep, addons["standard-0"].id, { log_statement: "everything" }), (err: any) => err.status === 422 && /log_statement must be one of none, ddl, mod, all, got "everything"/.test(err.message));
     });
@@ -105,7 +110,7 @@ describe("settings carried over (emulator and a real cluster)", () => {
         assert.deepEqual(res.outs!.appliedNames, ["log_statement", "search_path", "statement_timeout", "timezone", "work_mem"]);
         assert.deepEqual(await show(a.url, ["TimeZone", "search_path", "statement_timeout", "work_mem", "log_statement"]),
             { TimeZone: "Europe/Berlin", search_path: "\"$user\", public, extra", statement_timeout: "45s", work_mem: "8MB", log_statement: "mod" });
-        assert.equal((await heroku.getPgSettings(ep, a.id)).log_statement.value, "mod");
+        assert.equal((await getPgSettings(ep, a.id)).log_statement.value, "mod");
     });
 
     test("ApplySettings: a value the new database refuses fails naming the setting and the keys that fix it", async () => {

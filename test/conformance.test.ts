@@ -84,7 +84,7 @@ describe("Heroku CLI against the emulator", { skip }, () => {
 
     /** Direct API call (over HTTPS, trusting the emulator's CA) to check what the CLI did. */
     const api = (method: string, p: string) =>
-        new Promise<any>((resolve, reject) => { // eslint-disable-line @typescript-eslint/no-explicit-any
+        new Promise<any>((resolve, reject) => {
             const req = https.request(
                 `${emu.platformUrl}${p}`,
                 { method, ca: fs.readFileSync(emu.caCertPath!), headers: { Accept: ACCEPT, Authorization: `Bearer ${emu.apiKey}` } },

@@ -23,7 +23,7 @@ const ACCEPT = "application/vnd.heroku+json; version=3";
 interface Res {
     status: number;
     headers: Headers;
-    body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+    body: any;
 }
 
 function api(emu: { platformUrl: string; apiKey: string }) {

@@ -2,6 +2,7 @@
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import * as rpc from "@pulumi/pulumi/runtime/rpc";
 import * as settings from "@pulumi/pulumi/runtime/settings";
+import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
 import { settingsWith } from "./config-fixture";
 import type { PreflightResult } from "../lib/preflight";
 
@@ -54,7 +55,7 @@ export async function declareForTest(overrides: Record<string, string>): Promise
     const store = runtimeState.getStore();
     store.supportsSecrets = true;
     store.supportsResourceReferences = true;
-    require("@pulumi/pulumi/runtime/config").setAllConfig({ "azure-to-heroku-pg:sourcePassword": SECRET_PASSWORD }, ["azure-to-heroku-pg:sourcePassword"]);
+    runtimeConfig.setAllConfig({ "azure-to-heroku-pg:sourcePassword": SECRET_PASSWORD }, ["azure-to-heroku-pg:sourcePassword"]);
 
     const preflight: PreflightResult = {
         serverVersion: "15.18", serverMajor: 15, pgDumpVersion: "15.18", databaseBytes: 1,

@@ -1,5 +1,6 @@
 /**
- * Real local PostgreSQL clusters: lib/pgbin.ts, local/postgres.ts, local/demo.ts.
+ * Real local PostgreSQL clusters: local/postgres.ts, local/demo.ts (lib/pgbin.ts alone is in
+ * test/pgbin.unit.test.ts).
  * Run: node --require ts-node/register/transpile-only --test test/postgres.test.ts
  */
 import { test, after } from "node:test";
@@ -9,10 +10,9 @@ import * as os from "os";
 import * as path from "path";
 import * as net from "net";
 import { Client } from "pg";
-import { pgBin, pgToolVersion, parsePgToolVersion } from "../lib/pgbin";
 import { startCluster, LocalCluster } from "../local/postgres";
-import { seedDemoSource, DEMO_ROW_COUNTS } from "../local/demo";
-import { pgClientConfig, withClient, listTables } from "../lib/pg";
+import { seedDemoSource, listTables, DEMO_ROW_COUNTS } from "../local/demo";
+import { pgClientConfig, withClient } from "../lib/pg";
 import { exactRowCounts } from "./row-counts";
 import { isMigrationError } from "../lib/errors";
 import type { PgConnection } from "../lib/types";
@@ -34,51 +34,6 @@ async function start(opts: Parameters<typeof startCluster>[0]): Promise<LocalClu
 async function query<T extends Record<string, unknown>>(conn: PgConnection, sql: string): Promise<T[]> {
     return withClient(conn, async (c) => (await c.query<T>(sql)).rows);
 }
-
-test("parsePgToolVersion reads Debian, plain, beta and 9.x version lines", () => {
-    assert.deepEqual(parsePgToolVersion("pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)\n"), {
-        major: 15, minor: 18, text: "pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)",
-    });
-    assert.deepEqual(parsePgToolVersion("pg_restore (PostgreSQL) 17.2"), { major: 17, minor: 2, text: "pg_restore (PostgreSQL) 17.2" });
-    assert.deepEqual(parsePgToolVersion("pg_dump (PostgreSQL) 18beta1"), { major: 18, minor: 0, text: "pg_dump (PostgreSQL) 18beta1" });
-    assert.deepEqual(parsePgToolVersion("pg_dump (PostgreSQL) 9.6.24"), { major: 9, minor: 6, text: "pg_dump (PostgreSQL) 9.6.24" });
-    assert.equal(parsePgToolVersion("no version here"), undefined);
-});
-
-test("pgBin finds the installed tools; PG_BIN_DIR wins; a missing tool says how to install it", () => {
-    const dump = pgBin("pg_dump");
-    assert.ok(path.isAbsolute(dump) && fs.existsSync(dump), dump);
-    const v = pgToolVersion("pg_dump");
-    assert.ok(v.major >= 10, JSON.stringify(v));
-    assert.match(v.text, /^pg_dump \(PostgreSQL\) \d+/);
-
-    const fake = fs.mkdtempSync(path.join(tmp, "bin-"));
-    fs.writeFileSync(path.join(fake, "pg_dump"), "#!/bin/sh\necho 'pg_dump (PostgreSQL) 17.2'\n", { mode: 0o755 });
-    const saved = process.env.PG_BIN_DIR;
-    process.env.PG_BIN_DIR = fake;
-    try {
-        assert.equal(pgBin("pg_dump"), path.join(fake, "pg_dump"));
-        assert.deepEqual(pgToolVersion("pg_dump"), { major: 17, minor: 2, text: "pg_dump (PostgreSQL) 17.2" });
-        // not in PG_BIN_DIR: falls through to the next places
-        assert.notEqual(pgBin("pg_restore"), path.join(fake, "pg_restore"));
-        assert.throws(
-            () => pgBin("pg_nosuchtool" as "pg_dump"),
-            (err: unknown) => {
-                assert.ok(isMigrationError(err), String(err));
-                assert.equal(
-                    err.message,
-                    `PostgreSQL tools: pg_nosuchtool not found (looked in PG_BIN_DIR=${fake}, /usr/lib/postgresql/<N>/bin, PATH). ` +
-                        "Install postgresql-client-<N> with <N> at least the source server's major version (apt-get install postgresql-client), " +
-                        "or set PG_BIN_DIR to the directory that holds pg_nosuchtool.",
-                );
-                return true;
-            },
-        );
-    } finally {
-        if (saved === undefined) delete process.env.PG_BIN_DIR;
-        else process.env.PG_BIN_DIR = saved;
-    }
-});
 
 test("startCluster with ssl: TLS and plain connections on 127.0.0.1, verify-full against its own certificate; restart reuses port, password and data", async () => {
     const dataDir = path.join(tmp, "ssl", "data");

@@ -42,8 +42,6 @@ import { verificationProvider } from "../providers/verification";
 import { cutoverProvider } from "../providers/cutover";
 import { rollbackProvider } from "../providers/rollback";
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
-
 const LEGACY = "prov-legacy";
 const CONTAINER = "pg-migration";
 

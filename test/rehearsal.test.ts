@@ -8,7 +8,8 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "fs";
 import * as path from "path";
-import { listTables, parseDatabaseUrl, quoteIdent, withClient } from "../lib/pg";
+import { parseDatabaseUrl, quoteIdent, withClient } from "../lib/pg";
+import { listTables } from "../local/demo";
 import type { PgConnection } from "../lib/types";
 import { rehearsalFixture, type RehearsalFixture } from "./rehearsal-fixture";
 

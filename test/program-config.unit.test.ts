@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import * as settings from "@pulumi/pulumi/runtime/settings";
+import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
 import { REQUIRED_CONFIG } from "./config-fixture";
 
 // A separate process: Pulumi's runtime settings are global per process.
@@ -20,7 +21,7 @@ test("index.ts refuses a configuration key it does not know before anything runs
     }), "azure-to-heroku-pg", "test", true);
     const config: Record<string, string> = { "azure-to-heroku-pg:sourcePassword": "pw", "azure-to-heroku-pg:herokuPlann": "standard-0", "aws:region": "us-east-1" };
     for (const [k, v] of Object.entries(REQUIRED_CONFIG)) config[`azure-to-heroku-pg:${k}`] = v;
-    require("@pulumi/pulumi/runtime/config").setAllConfig(config, ["azure-to-heroku-pg:sourcePassword"]);
+    runtimeConfig.setAllConfig(config, ["azure-to-heroku-pg:sourcePassword"]);
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const program: () => Promise<unknown> = require("../index");
     await assert.rejects(program(), {

@@ -4,7 +4,7 @@
  * responses, the newest-backup choice, the four findings and their acknowledgement, the reasons
  * for ARM errors, and checkAzureBackups against an endpoint that refuses connections. Nothing here
  * imitates Azure, so the live ARM requests stay untested against Azure.
- * Run: node --require ts-node/register/transpile-only --test test/azure-backup.test.ts
+ * Run: node --require ts-node/register/transpile-only --test test/azure-backup.unit.test.ts
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";

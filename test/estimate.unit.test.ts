@@ -2,7 +2,7 @@
  * lib/preflight/estimate.ts computeEstimate: the freeze estimate, phase by phase, from sizes and measured
  * rates (pure, no services). Exact numbers: when ESTIMATE_ASSUMPTIONS is recalibrated
  * (`npm run bench`, `npm run bench:estimate`), these change with it, on purpose.
- * Run: node --require ts-node/register/transpile-only --test test/estimate.test.ts
+ * Run: node --require ts-node/register/transpile-only --test test/estimate.unit.test.ts
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";

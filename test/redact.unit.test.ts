@@ -2,7 +2,7 @@
  * lib/redact.ts: credentials are removed from any text, also when the URL holding them does not
  * parse, and every part of a registered credential (password, SAS signature) is removed in the
  * forms it takes in text (as is, percent-encoded, JSON-escaped).
- * Run: node --require ts-node/register/transpile-only --test test/redact.test.ts
+ * Run: node --require ts-node/register/transpile-only --test test/redact.unit.test.ts
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";

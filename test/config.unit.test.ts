@@ -1,8 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import * as fs from "fs";
+import * as path from "path";
 import { isMigrationError } from "../lib/errors";
 import { REQUIRED_CONFIG as base, settingsWith } from "./config-fixture";
-import { CONFIG_KEYS, checkKnownKeys, closestConfigKey, configFromJson } from "../lib/config";
+import { CONFIG_KEYS, checkKnownKeys, closestConfigKey, configFromJson, readSettings } from "../lib/config";
 
 function messageOf(fn: () => unknown): string {
     try {
@@ -221,4 +223,118 @@ test("settingsSkip and settingsOverride: names, name=value, errors naming the ke
         "config `settingsOverride`: entry \"statement_timeout\" must be \"name=value\" with a pg_settings name and a value. For example `pulumi config set --path 'settingsOverride[0]' 'statement_timeout=30s'`.");
     assert.equal(messageOf(() => settingsWith({ settingsSkip: JSON.stringify(["work_mem"]), settingsOverride: JSON.stringify(["WORK_MEM=8MB"]) })),
         "config `settingsOverride`: entry \"WORK_MEM=8MB\" names a setting that settingsSkip leaves out. Remove WORK_MEM from one of settingsSkip and settingsOverride.");
+});
+
+// ---------------------------------------------------------------------------------------------
+// One source of truth: Pulumi.yaml (what the real CLI reads) against readSettings and the README.
+
+interface DeclaredKey {
+    key: string;
+    type: "string" | "integer" | "boolean" | "array";
+    default?: string | number | boolean | string[];
+    secret?: boolean;
+}
+
+/** Pulumi.yaml's config block (js-yaml comes with @pulumi/pulumi, which reads Pulumi.yaml the same way). */
+function declaredKeys(): DeclaredKey[] {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const yaml = require("js-yaml");
+    const project = yaml.load(fs.readFileSync(path.join(__dirname, "..", "Pulumi.yaml"), "utf8"));
+    return Object.entries(project.config as Record<string, Omit<DeclaredKey, "key">>).map(([k, v]) => ({ key: k.replace(/^azure-to-heroku-pg:/, ""), ...v }));
+}
+
+/** The string the program's `config.get(key)` returns for a Pulumi.yaml default (the CLI serializes non-strings as JSON). */
+function asConfigValue(value: string | number | boolean | string[]): string {
+    return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+/** The keys readSettings asks for while reading a complete configuration. */
+function keysReadSettingsAsks(values: Record<string, string>): Set<string> {
+    const asked = new Set<string>();
+    readSettings((k) => {
+        asked.add(k);
+        return values[k];
+    });
+    return asked;
+}
+
+test("Pulumi.yaml and readSettings agree: every key it asks for is declared, and only the secret password is read elsewhere", () => {
+    const declared = declaredKeys();
+    assert.deepEqual(declared.map((d) => d.key), [...CONFIG_KEYS]);
+    for (const d of declared) assert.ok(["string", "integer", "boolean", "array"].includes(d.type), `${d.key}: type ${d.type}`);
+    const asked = keysReadSettingsAsks({ ...base });
+    const notAsked = declared.filter((d) => !asked.has(d.key)).map((d) => d.key);
+    assert.deepEqual(notAsked, ["sourcePassword"], "readSettings reads every declared key but the secret (index.ts reads it with requireSecret)");
+    assert.deepEqual([...asked].filter((k) => !declared.some((d) => d.key === k)), [], "readSettings asks for no undeclared key");
+    assert.deepEqual(declared.filter((d) => d.secret).map((d) => d.key), ["sourcePassword"]);
+    const indexTs = fs.readFileSync(path.join(__dirname, "..", "index.ts"), "utf8");
+    assert.match(indexTs, /config\.requireSecret\("sourcePassword"\)/, "index.ts reads the password as a secret");
+});
+
+test("Pulumi.yaml and readSettings agree on defaults: a key without a default is required, and setting a default changes nothing", () => {
+    const unset = settingsWith({});
+    for (const d of declaredKeys()) {
+        if (d.key === "sourcePassword") continue;
+        if (d.default === undefined) {
+            assert.ok(d.key in base, `${d.key} has no default in Pulumi.yaml, so the smallest configuration (test/config-fixture.ts) sets it`);
+            assert.equal(messageOf(() => settingsWith({ [d.key]: undefined })).split(": ")[0], `config \`${d.key}\``, `${d.key} without a value is refused`);
+            assert.match(messageOf(() => settingsWith({ [d.key]: undefined })), /: is required\. Set it with `pulumi config set /, d.key);
+        } else {
+            assert.ok(!(d.key in base), `${d.key} has a default, so it is not required`);
+            assert.deepEqual(settingsWith({ [d.key]: asConfigValue(d.default) }), unset, `${d.key}: Pulumi.yaml's default ${JSON.stringify(d.default)} is readSettings' default`);
+        }
+    }
+});
+
+test("Pulumi.yaml and readSettings agree on types: a value of the wrong type is refused as that type", () => {
+    const wrong: Record<DeclaredKey["type"], { value: string; message?: RegExp }> = {
+        integer: { value: "1.5", message: /: must be a whole number from -?\d+ to \d+, got "1\.5"\./ },
+        boolean: { value: "yes", message: /: must be true or false, got "yes"\./ },
+        array: { value: "worker", message: /: must be a list, got "worker"\./ },
+        string: { value: "1.5" },
+    };
+    const typeErrors = [wrong.integer.message!, wrong.boolean.message!, wrong.array.message!];
+    for (const d of declaredKeys()) {
+        if (d.key === "sourcePassword") continue;
+        const { value, message } = wrong[d.type];
+        if (message) {
+            assert.match(messageOf(() => settingsWith({ [d.key]: value })), message, `${d.key} is declared ${d.type}`);
+            continue;
+        }
+        // A string key: whatever its own rule says about "1.5", it is not read as a number, boolean or list.
+        let text = "";
+        try {
+            settingsWith({ [d.key]: value });
+        } catch (err) {
+            text = (err as Error).message;
+        }
+        for (const re of typeErrors) assert.doesNotMatch(text, re, `${d.key} is declared string`);
+    }
+    // Lists are read as the JSON the CLI stores: an array of strings, not of numbers.
+    assert.match(messageOf(() => settingsWith({ freezeScaleDown: "[1]" })), /^config `freezeScaleDown`: must be a list of strings\./);
+});
+
+test("the README's configuration table has a row for every key, with Pulumi.yaml's default (or `required`)", () => {
+    const readme = fs.readFileSync(path.join(__dirname, "..", "README.md"), "utf8");
+    const section = readme.split(/^## Configuration$/m)[1]?.split(/^## /m)[0] ?? "";
+    assert.ok(section, "README has a Configuration section");
+    const cells = new Map<string, string>();
+    for (const line of section.split("\n").filter((l) => /^\| `/.test(l))) {
+        const [keyCell, defaultCell] = line.split(/(?<!\\)\|/).slice(1, 3).map((c) => c.trim());
+        const keys = [...keyCell.matchAll(/`([A-Za-z]+)`/g)].map((m) => m[1]);
+        const defaults = defaultCell.split(" / ");
+        keys.forEach((k, i) => cells.set(k, (keys.length === defaults.length ? defaults[i] : defaultCell).trim()));
+    }
+    for (const d of declaredKeys()) {
+        const cell = cells.get(d.key);
+        assert.ok(cell !== undefined, `the README's configuration table has a row for \`${d.key}\``);
+        if (d.default === undefined) {
+            assert.match(cell, /^required\b/, `${d.key} is required (no default in Pulumi.yaml)`);
+        } else if (d.default === "") {
+            assert.doesNotMatch(cell, /^required/, `${d.key} has a default`);
+        } else {
+            const shown = Array.isArray(d.default) ? `\`[${d.default.join(", ")}]\`` : `\`${d.default}\``;
+            assert.equal(cell, shown, `${d.key}: the README shows Pulumi.yaml's default`);
+        }
+    }
 });
