@@ -382,6 +382,9 @@ export class RehearsalEngine {
         const upstreamPending = planned.dependencies.some((d) => this.pendingInPreview.has(d));
 
         if (preview && upstreamPending) {
+            // Like the Pulumi engine, a preview still checks a dynamic resource whose inputs are not
+            // all known yet: the provider's check gets Pulumi's unknown marker for those values.
+            if (planned.type.startsWith(DYNAMIC_PREFIX) && handler.check) await handler.check(old ? unwrapSecrets(old.inputs) : undefined, planned.inputs);
             this.pendingInPreview.add(planned.urn);
             this.record({ op: old ? "update" : "create", urn: planned.urn, type: planned.type, name: planned.name, detail: old ? "may be replaced: its inputs change" : undefined });
             return { id: old?.id, state: planned.inputs };
