@@ -165,6 +165,24 @@ describe("the real dynamic provider host over gRPC", () => {
         assert.equal("name" in last("check").news, false);
     });
 
+    test("the engine address the host is given serves Engine.Log, redacted", async () => {
+        // The host is started with this address, as under the CLI; a provider (or a newer host) that
+        // logs through the engine reaches the rehearsal's output, never with a credential in it.
+        // eslint-disable-next-line @typescript-eslint/no-var-requires
+        const grpc = require("@grpc/grpc-js");
+        // eslint-disable-next-line @typescript-eslint/no-var-requires
+        const engrpc = require("@pulumi/pulumi/proto/engine_grpc_pb");
+        // eslint-disable-next-line @typescript-eslint/no-var-requires
+        const engproto = require("@pulumi/pulumi/proto/engine_pb");
+        const client = new engrpc.EngineClient(host.engineAddress, grpc.credentials.createInsecure());
+        const req = new engproto.LogRequest();
+        req.setSeverity(engproto.LogSeverity.WARNING);
+        req.setMessage("token tok-0123456789-secret expires soon");
+        await new Promise<void>((resolve, reject) => client.log(req, (e: Error | null) => (e ? reject(e) : resolve())));
+        client.close();
+        assert.equal(out[out.length - 1], "warning: token [secret] expires soon");
+    });
+
     test("check failures come back as property and reason", async () => {
         const r = await host.check(URN, undefined, { name: "gamma", size: -1, __provider: providerText }, false);
         assert.deepEqual(r.failures, [{ property: "size", reason: "must be a number of 0 or more" }]);
