@@ -15,6 +15,7 @@
  * deleteBeforeReplace) are read from the raw RegisterResourceRequest by a MockMonitor subclass.
  */
 import { execFile } from "child_process";
+import * as path from "path";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import * as settings from "@pulumi/pulumi/runtime/settings";
 import * as rpc from "@pulumi/pulumi/runtime/rpc";
@@ -201,6 +202,8 @@ export class RehearsalEngine {
                 config: this.opts.config,
                 secretKeys: this.opts.secretKeys,
                 log: (line) => this.opts.log(line),
+                // Beside the state: a host left by a killed run is stopped by the next one.
+                pidFile: path.join(path.dirname(this.opts.stateFile.file), "provider-host.pid"),
             });
             this.host.catch(() => undefined);
         }

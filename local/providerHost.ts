@@ -24,6 +24,7 @@
  * that depends on something the closure did not capture, fails here the way it fails under the CLI.
  */
 import { spawn, type ChildProcess } from "child_process";
+import * as fs from "fs";
 import * as path from "path";
 import * as readline from "readline";
 import * as grpc from "@grpc/grpc-js";
@@ -75,6 +76,11 @@ export interface ProviderHostOptions {
     cwd?: string;
     /** @default process.env at start (plugins inherit the CLI's environment) */
     env?: NodeJS.ProcessEnv;
+    /**
+     * Where the host's pid is kept while it runs. A host left by a parent that was killed (kill -9
+     * leaves no chance to stop it) is stopped by the next start with the same file.
+     */
+    pidFile?: string;
 }
 
 export interface CheckResult {
@@ -240,6 +246,40 @@ function installExitHooks(): void {
     }
 }
 
+/**
+ * Stops the host recorded in `pidFile` if it still runs (its parent was killed before it could stop
+ * it): only a process whose command line is the launcher or the host, and its process group.
+ */
+export async function stopOrphanedHost(pidFile: string): Promise<number | undefined> {
+    let pid: number;
+    let parent: number;
+    try {
+        const recorded = JSON.parse(fs.readFileSync(pidFile, "utf8"));
+        pid = Number(recorded.pid);
+        parent = Number(recorded.parent);
+    } catch {
+        return undefined;
+    }
+    // Its parent still runs: not an orphan (that run stops it).
+    if (parent !== process.pid && Number.isInteger(parent) && parent > 1 && processAlive(parent)) return undefined;
+    fs.rmSync(pidFile, { force: true });
+    if (!Number.isInteger(pid) || pid <= 1) return undefined;
+    let cmdline = "";
+    try {
+        cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
+    } catch {
+        return undefined; // gone (or no /proc)
+    }
+    if (!cmdline.includes("pulumi-resource-pulumi-nodejs") && !cmdline.includes("dynamic-provider")) return undefined;
+    try {
+        process.kill(-pid, "SIGKILL");
+    } catch {
+        return undefined;
+    }
+    for (let i = 0; i < 50 && processAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+    return pid;
+}
+
 /** A minimal Engine service: the address the host is given, and Log for what it sends there. */
 function engineService(log: (line: string) => void): grpc.UntypedServiceImplementation {
     let root = "";
@@ -308,6 +348,10 @@ export class ProviderHost {
         server.addService(engrpc.EngineService, engineService(opts.log));
         const enginePort = await new Promise<number>((resolve, reject) => server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))));
         const engineAddress = `127.0.0.1:${enginePort}`;
+        if (opts.pidFile) {
+            const orphan = await stopOrphanedHost(opts.pidFile);
+            if (orphan) opts.log(`stopped the dynamic provider host (pid ${orphan}) that a killed earlier run left behind`);
+        }
         const namespaced: Record<string, string> = {};
         for (const [k, v] of Object.entries(opts.config)) if (k.startsWith(`${PACKAGE}:`)) namespaced[k.slice(PACKAGE.length + 1)] = v;
         const child = spawn(LAUNCHER, [engineAddress], {
@@ -323,6 +367,7 @@ export class ProviderHost {
             detached: true,
             stdio: ["pipe", "pipe", "pipe"],
         });
+        if (opts.pidFile && child.pid) fs.writeFileSync(opts.pidFile, JSON.stringify({ pid: child.pid, parent: process.pid, startedAt: new Date().toISOString() }) + "\n");
         const tail: string[] = [];
         let host: ProviderHost | undefined;
         readline.createInterface({ input: child.stderr as NodeJS.ReadableStream }).on("line", (line) => {
@@ -366,6 +411,7 @@ export class ProviderHost {
                 /* already gone */
             }
             server.forceShutdown();
+            if (opts.pidFile) fs.rmSync(opts.pidFile, { force: true });
             throw err;
         }
         const client = new provrpc.ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
@@ -570,6 +616,7 @@ export class ProviderHost {
                     /* the group is empty */
                 }
                 live.delete(this);
+                if (this.opts.pidFile) fs.rmSync(this.opts.pidFile, { force: true });
                 this.engineServer.forceShutdown();
             })();
         }

@@ -215,6 +215,40 @@ describe("the host's lifetime", () => {
         await assert.rejects(host.check(URN, undefined, { __provider: "x" }, false), /the dynamic provider host was stopped/);
     });
 
+    test("a host left by a parent killed with SIGKILL is stopped by the next start with the same pid file", async () => {
+        const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "provhost-pid-"));
+        const pidFile = path.join(tmp, "provider-host.pid");
+        const script = `
+            const { ProviderHost } = require(${JSON.stringify(path.join(__dirname, "..", "local", "providerHost"))});
+            ProviderHost.start({ project: "p", stack: "s", config: {}, secretKeys: [], log: () => {}, logError: () => {}, pidFile: ${JSON.stringify(pidFile)} })
+                .then((h) => { console.log("pid " + h.pid); setInterval(() => {}, 1000); });`;
+        const child = spawn(process.execPath, ["--require", "ts-node/register/transpile-only", "-e", script], { cwd: path.join(__dirname, ".."), stdio: ["ignore", "pipe", "inherit"] });
+        const pid = await new Promise<number>((resolve, reject) => {
+            let text = "";
+            child.stdout.on("data", (d) => {
+                text += d;
+                const m = /pid (\d+)/.exec(text);
+                if (m) resolve(Number(m[1]));
+            });
+            child.once("exit", (code) => reject(new Error(`child exited ${code} before starting the host`)));
+        });
+        const exited = new Promise((r) => child.once("exit", r));
+        child.kill("SIGKILL");
+        await exited;
+        assert.ok(groupAlive(pid), "nothing can stop the host when its parent is killed with SIGKILL");
+        const lines: string[] = [];
+        const next = await ProviderHost.start({ ...opts, log: (l) => lines.push(l), pidFile });
+        try {
+            assert.equal(groupAlive(pid), false, "the orphaned host's group is gone");
+            assert.deepEqual(lines, [`stopped the dynamic provider host (pid ${pid}) that a killed earlier run left behind`]);
+            assert.equal(JSON.parse(fs.readFileSync(pidFile, "utf8")).pid, next.pid);
+        } finally {
+            await next.stop();
+            fs.rmSync(tmp, { recursive: true, force: true });
+        }
+        assert.equal(fs.existsSync(pidFile), false, "stop removes the pid file");
+    });
+
     for (const sig of ["SIGTERM", "SIGINT"] as const) {
         test(`a parent ended by ${sig} leaves no host behind`, async () => {
             const script = `
