@@ -18,7 +18,8 @@
  *   they arrive as plain values), unknowns only where the engine allows them (Check and Diff during
  *   a preview), and the secret bit is put back on any result property whose input was secret
  *   (annotateSecrets). Diff's DIFF_UNKNOWN makes the engine compare old and new inputs itself
- *   (step_generator.go diffResource). Check failures stop the resource.
+ *   (step_generator.go diffResource). Check failures stop the resource. The value encoding itself
+ *   is in local/providerWire.ts.
  *
  * The host never sees the rehearsal's memory: a provider whose serialized closure does not load, or
  * that depends on something the closure did not capture, fails here the way it fails under the CLI.
@@ -29,14 +30,15 @@ import * as path from "path";
 import * as readline from "readline";
 import * as grpc from "@grpc/grpc-js";
 import { redact } from "../lib/redact";
-import { isSecret, SECRET_SIG, SIG_KEY } from "./state";
+import { SECRET_SIG, SIG_KEY } from "./state";
+import { annotateSecrets, marshalProps, unmarshalProps, type Props } from "./providerWire";
+
+export { UNKNOWN } from "./providerWire";
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const provrpc = require("@pulumi/pulumi/proto/provider_grpc_pb");
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const provproto = require("@pulumi/pulumi/proto/provider_pb");
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const plugproto = require("@pulumi/pulumi/proto/plugin_pb");
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const engrpc = require("@pulumi/pulumi/proto/engine_grpc_pb");
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -45,11 +47,7 @@ const engproto = require("@pulumi/pulumi/proto/engine_pb");
 const emptyproto = require("google-protobuf/google/protobuf/empty_pb");
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const structproto = require("google-protobuf/google/protobuf/struct_pb");
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const pulumiOutput = require("@pulumi/pulumi/output");
 
-/** The engine's wire form of a value not known yet (a preview). */
-export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 /** The package of Node.js dynamic providers, and the default provider's URN parts. */
 const PACKAGE = "pulumi-nodejs";
 const PROVIDER_TYPE = `pulumi:providers:${PACKAGE}`;
@@ -58,8 +56,6 @@ export const LAUNCHER = path.join(path.dirname(require.resolve("@pulumi/pulumi/p
 const PROJECT_DIR = path.join(__dirname, "..");
 /** plugin.go: how long a plugin has to stop after SIGINT before it is killed. */
 const STOP_GRACE_MS = 5000;
-
-export type Props = Record<string, unknown>;
 
 export interface ProviderHostOptions {
     project: string;
@@ -100,101 +96,6 @@ export interface HostDiffResult {
     changes: DiffChanges;
     replaces: string[];
     deleteBeforeReplace: boolean;
-}
-
-function isUnknownValue(v: unknown): boolean {
-    return v === UNKNOWN || pulumiOutput.isUnknown(v);
-}
-
-const SKIP = Symbol("skip");
-
-interface MarshalOptions {
-    keepSecrets: boolean;
-    keepUnknowns: boolean;
-}
-
-/** MarshalPropertyValue: what the engine puts on the wire for a property value. */
-function marshalValue(v: unknown, opts: MarshalOptions): unknown {
-    if (v === undefined) return SKIP;
-    if (isUnknownValue(v)) return opts.keepUnknowns ? UNKNOWN : SKIP;
-    if (isSecret(v)) {
-        const inner = marshalValue(v.value, opts);
-        if (inner === SKIP) return SKIP;
-        return opts.keepSecrets ? { [SIG_KEY]: SECRET_SIG, value: inner } : inner;
-    }
-    if (Array.isArray(v)) return v.map((x) => {
-        const m = marshalValue(x, opts);
-        return m === SKIP ? null : m;
-    });
-    if (v !== null && typeof v === "object") return marshalProps(v as Props, opts);
-    return v;
-}
-
-/** MarshalProperties: a property map as a protobuf Struct's JavaScript form. */
-export function marshalProps(props: Props | undefined, opts: MarshalOptions): Props {
-    const out: Props = {};
-    for (const [k, v] of Object.entries(props ?? {})) {
-        const m = marshalValue(v, opts);
-        if (m !== SKIP) out[k] = m;
-    }
-    return out;
-}
-
-interface UnmarshalOptions {
-    label: string;
-    keepUnknowns: boolean;
-    rejectUnknowns: boolean;
-}
-
-function unmarshalValue(v: unknown, key: string, opts: UnmarshalOptions): unknown {
-    if (v === UNKNOWN) {
-        if (opts.rejectUnknowns) throw new Error(`${opts.label}: unexpected unknown property value for "${key}"`);
-        return opts.keepUnknowns ? pulumiOutput.unknown : SKIP;
-    }
-    if (Array.isArray(v)) return v.map((x) => {
-        const u = unmarshalValue(x, key, opts);
-        return u === SKIP ? null : u;
-    });
-    if (v !== null && typeof v === "object") {
-        const o = v as Props;
-        if (o[SIG_KEY] === SECRET_SIG) {
-            const inner = unmarshalValue(o.value, key, opts);
-            return inner === SKIP ? SKIP : { [SIG_KEY]: SECRET_SIG, value: inner };
-        }
-        return unmarshalProps(o, opts);
-    }
-    return v;
-}
-
-/** UnmarshalProperties with KeepSecrets: secrets from the wire become secret values again. */
-export function unmarshalProps(props: Props, opts: UnmarshalOptions): Props {
-    const out: Props = {};
-    for (const [k, v] of Object.entries(props)) {
-        const u = unmarshalValue(v, k, opts);
-        if (u !== SKIP) out[k] = u;
-    }
-    return out;
-}
-
-function containsSecrets(v: unknown): boolean {
-    if (isSecret(v)) return true;
-    if (Array.isArray(v)) return v.some(containsSecrets);
-    if (v !== null && typeof v === "object") return Object.values(v).some(containsSecrets);
-    return false;
-}
-
-/**
- * provider_plugin.go annotateSecrets: a host that does not accept secrets returns plain values;
- * the engine marks secret every result property whose input (same key, recursively in objects) was.
- */
-export function annotateSecrets(outs: Props, ins: Props): void {
-    for (const [key, inValue] of Object.entries(ins)) {
-        if (!(key in outs)) continue;
-        const outValue = outs[key];
-        const isObj = (x: unknown) => x !== null && typeof x === "object" && !Array.isArray(x) && !isSecret(x) && !isUnknownValue(x);
-        if (isObj(outValue) && isObj(inValue)) annotateSecrets(outValue as Props, inValue as Props);
-        else if (!isSecret(outValue) && containsSecrets(inValue)) outs[key] = { [SIG_KEY]: SECRET_SIG, value: outValue };
-    }
 }
 
 function toStruct(props: Props): any {

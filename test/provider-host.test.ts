@@ -13,7 +13,8 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ProviderHost, UNKNOWN, checkFailureMessage, processAlive } from "../local/providerHost";
+import { ProviderHost, checkFailureMessage, processAlive } from "../local/providerHost";
+import { UNKNOWN } from "../local/providerWire";
 import { registerSecret } from "../lib/redact";
 import { isSecret, secret } from "../local/state";
 
