@@ -14,7 +14,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { ProviderHost, checkFailureMessage, processAlive } from "../local/providerHost";
-import { UNKNOWN } from "../local/providerWire";
+import { UNKNOWN, annotateSecrets, marshalProps, unmarshalProps } from "../local/providerWire";
 import { registerSecret } from "../lib/redact";
 import { isSecret, secret } from "../local/state";
 
@@ -275,4 +275,33 @@ describe("the host's lifetime", () => {
             assert.equal(groupAlive(pid), false, `the host's group (pid ${pid}) is gone`);
         });
     }
+});
+
+describe("the engine's wire encoding (no process)", () => {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const unknown = require("@pulumi/pulumi/output").unknown;
+    const SIG = "4dabf18193072939515e22adb298388d";
+    const SECRET = "1b47061264138c4ac30d75fd1eb44270";
+
+    test("secrets are sent as signature objects only to a provider that accepts them; unknowns only where allowed", () => {
+        const props = { a: secret("pw"), nested: { b: secret({ c: 1 }), list: [1, unknown, secret("x")] }, gone: undefined, u: unknown };
+        assert.deepEqual(marshalProps(props, { keepSecrets: true, keepUnknowns: true }), {
+            a: { [SIG]: SECRET, value: "pw" },
+            nested: { b: { [SIG]: SECRET, value: { c: 1 } }, list: [1, UNKNOWN, { [SIG]: SECRET, value: "x" }] },
+            u: UNKNOWN,
+        });
+        assert.deepEqual(marshalProps(props, { keepSecrets: false, keepUnknowns: false }), { a: "pw", nested: { b: { c: 1 }, list: [1, null, "x"] } });
+    });
+
+    test("results: secrets become secret values again; an unknown outside a preview is an error naming the property", () => {
+        const wire = { s: { [SIG]: SECRET, value: "v" }, o: { u: UNKNOWN } };
+        assert.deepEqual(unmarshalProps(wire, { label: "urn.check", keepUnknowns: true, rejectUnknowns: false }), { s: secret("v"), o: { u: unknown } });
+        assert.throws(() => unmarshalProps(wire, { label: "urn.create", keepUnknowns: false, rejectUnknowns: true }), /^Error: urn\.create: unexpected unknown property value for "u"$/);
+    });
+
+    test("annotateSecrets marks an output secret where the input of the same key held a secret, recursively in objects", () => {
+        const outs: Record<string, unknown> = { url: "postgres://u:p@h/d", meta: { key: "k", plain: 1 }, other: "o", list: ["a"] };
+        annotateSecrets(outs, { url: secret("postgres://u:p@h/d"), meta: { key: secret("k"), plain: 1 }, list: ["a", secret("b")], missing: secret("m") });
+        assert.deepEqual(outs, { url: secret("postgres://u:p@h/d"), meta: { key: secret("k"), plain: 1 }, other: "o", list: secret(["a"]) });
+    });
 });
