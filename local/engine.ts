@@ -2,9 +2,10 @@
  * The rehearsal engine: runs the real Pulumi program (index.ts) under @pulumi/pulumi's runtime
  * mocks, with a monitor that does what the Pulumi engine and providers would do:
  *
- * - dynamic resources: the provider is rebuilt from the serialized `__provider` input exactly as
- *   Pulumi's dynamic provider host does (`requireFromString(text).handler()`, then `configure`
- *   with the whole stack config), and its check/diff/create/update/delete are called for real;
+ * - dynamic resources: driven through Pulumi's real dynamic provider host (the
+ *   `@pulumi/pulumi/cmd/dynamic-provider` process the CLI starts), over gRPC, with properties
+ *   marshalled as the engine marshals them (local/providerHost.ts); one host per run, stopped by
+ *   close();
  * - azure-native storage resources and invokes: real containers and keys in Azurite;
  * - command:local:Command: the command runs;
  * - state is a file (local/state.ts), saved after every step, so a second `up` diffs against it
@@ -14,6 +15,7 @@
  * deleteBeforeReplace) are read from the raw RegisterResourceRequest by a MockMonitor subclass.
  */
 import { execFile } from "child_process";
+import * as path from "path";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import * as settings from "@pulumi/pulumi/runtime/settings";
 import * as rpc from "@pulumi/pulumi/runtime/rpc";
@@ -22,10 +24,9 @@ const runtimeState = require("@pulumi/pulumi/runtime/state");
 import { containerClient } from "../lib/blob";
 import { errorMessage } from "../lib/errors";
 import { redact, registerSecret } from "../lib/redact";
+import { ProviderHost, checkFailureMessage } from "./providerHost";
 import { containsSecret, isSecret, secret, secretStrings, unwrapSecrets, type ResourceState, type StackState, StateFile } from "./state";
 
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const requireFromString: (code: string) => any = require("require-from-string");
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const structproto = require("google-protobuf/google/protobuf/struct_pb");
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -105,7 +106,7 @@ export class RehearsalEngine {
     private stopped = false;
     /** Names of the resources that failed, in order (errors[i] is failed[i]'s). */
     private failed: string[] = [];
-    private providers = new Map<string, any>();
+    private host: Promise<ProviderHost> | undefined;
     private stack: StackState;
 
     constructor(private opts: EngineOptions) {
@@ -192,67 +193,60 @@ export class RehearsalEngine {
 
     // ---- handlers ------------------------------------------------------------------------
 
-    private dynamicProvider(text: string): any {
-        let provider = this.providers.get(text);
-        if (!provider) {
-            provider = requireFromString(text).handler();
-            this.providers.set(text, provider);
-            if (provider.configure) {
-                const project = this.opts.project;
-                const raw = this.opts.config;
-                const config = {
-                    get: (key: string) => raw[key.includes(":") ? key : `${project}:${key}`],
-                    require: (key: string) => {
-                        const v = raw[key.includes(":") ? key : `${project}:${key}`];
-                        if (v === undefined) throw new Error(`Missing required configuration key: ${key}`);
-                        return v;
-                    },
-                };
-                // The promise is stored so that concurrent first uses wait for configure.
-                provider.__configured = provider.configure({ config });
-            }
+    /** The dynamic provider host of this run: started on first use, stopped by close(). */
+    private providerHost(): Promise<ProviderHost> {
+        if (!this.host) {
+            this.host = ProviderHost.start({
+                project: this.opts.project,
+                stack: this.opts.stack,
+                config: this.opts.config,
+                secretKeys: this.opts.secretKeys,
+                log: (line) => this.opts.log(line),
+                // Beside the state: a host left by a killed run is stopped by the next one.
+                pidFile: path.join(path.dirname(this.opts.stateFile.file), "provider-host.pid"),
+            });
+            this.host.catch(() => undefined);
         }
-        return provider;
+        return this.host;
     }
 
-    private handlerFor(type: string, providerText?: string): Handler {
+    /** Stops the dynamic provider host (at the end of a run, after a failure, on a signal). */
+    async close(): Promise<void> {
+        const host = this.host;
+        this.host = undefined;
+        if (host) await (await host.catch(() => undefined))?.stop();
+    }
+
+    private handlerFor(type: string, urn: string): Handler {
         if (type.startsWith(DYNAMIC_PREFIX)) {
-            const load = async (text: string | undefined) => {
-                if (!text) throw new Error(`${type}: no __provider in state`);
-                const p = this.dynamicProvider(text);
-                await p.__configured;
-                return p;
+            // Every call goes to the real dynamic provider host (cmd/dynamic-provider) over gRPC,
+            // marshalled as the Pulumi engine marshals it (local/providerHost.ts).
+            const preview = this.opts.preview;
+            const requireProvider = (props: Record<string, unknown>, what: string) => {
+                if (typeof unwrapSecrets(props).__provider !== "string") throw new Error(`${type}: no __provider in ${what}`);
             };
             return {
                 check: async (olds, news) => {
-                    const p = await load(news.__provider as string);
-                    if (!p.check) return news;
-                    const r = await p.check(olds ?? {}, news);
-                    if (r.failures && r.failures.length > 0) {
-                        throw new Error(r.failures.map((f: { property: string; reason: string }) => `${f.property}: ${f.reason}`).join("; "));
-                    }
-                    return { ...r.inputs, __provider: news.__provider };
+                    requireProvider(news, "its inputs");
+                    const r = await (await this.providerHost()).check(urn, olds, news, preview);
+                    if (r.failures.length > 0) throw new Error(checkFailureMessage(r.failures));
+                    return r.inputs;
                 },
                 diff: async (old, news) => {
-                    const p = await load((news.__provider as string) ?? (old.outputs.__provider as string));
-                    if (!p.diff) return { changes: !deepEqual(old.inputs, news), replaces: [] };
-                    const r = await p.diff(old.id, unwrapSecrets(old.outputs), news);
-                    return { changes: r.changes !== false, replaces: r.replaces ?? [], deleteBeforeReplace: r.deleteBeforeReplace };
+                    const r = await (await this.providerHost()).diff(urn, String(old.id), old.inputs, old.outputs, news, preview);
+                    // step_generator.go diffResource: DIFF_UNKNOWN (no diff method) -> the engine compares the inputs.
+                    const changes = r.changes === "unknown" ? !deepEqual(old.inputs, news) : r.changes === "some";
+                    return { changes, replaces: r.replaces, deleteBeforeReplace: r.deleteBeforeReplace };
                 },
                 create: async (news) => {
-                    const p = await load(news.__provider as string);
-                    const r = await p.create(news);
-                    return { id: r.id, outputs: { ...r.outs, __provider: news.__provider } };
+                    requireProvider(news, "its inputs");
+                    return (await this.providerHost()).create(urn, news);
                 },
-                update: async (old, news) => {
-                    const p = await load(news.__provider as string);
-                    const r = p.update ? (await p.update(old.id, unwrapSecrets(old.outputs), news)) ?? {} : {};
-                    return { ...r.outs, __provider: news.__provider };
-                },
+                update: async (old, news) => (await this.providerHost()).update(urn, String(old.id), old.inputs, old.outputs, news),
                 delete: async (old) => {
-                    // Like Pulumi: delete uses the provider with which the resource was created.
-                    const p = await load(old.outputs.__provider as string);
-                    if (p.delete) await p.delete(old.id, unwrapSecrets(old.outputs));
+                    // Like Pulumi: delete uses the provider with which the resource was created (in its outputs).
+                    requireProvider(old.outputs, "state");
+                    await (await this.providerHost()).delete(urn, String(old.id), old.inputs, old.outputs);
                 },
             };
         }
@@ -384,13 +378,16 @@ export class RehearsalEngine {
     private async registerCustom(planned: Planned): Promise<{ id?: string; state: Record<string, unknown> }> {
         const preview = this.opts.preview;
         const old = this.old.get(planned.urn);
-        const handler = this.handlerFor(planned.type, planned.inputs.__provider as string | undefined);
+        const handler = this.handlerFor(planned.type, planned.urn);
         // A secret input (DATABASE_URL in the acceptance command's environment...) never shows in a log, an error or a report.
         for (const s of secretStrings(planned.inputs)) registerSecret(s);
         const news = unwrapSecrets(planned.inputs) as Record<string, unknown>;
         const upstreamPending = planned.dependencies.some((d) => this.pendingInPreview.has(d));
 
         if (preview && upstreamPending) {
+            // Like the Pulumi engine, a preview still checks a dynamic resource whose inputs are not
+            // all known yet: the provider's check gets Pulumi's unknown marker for those values.
+            if (planned.type.startsWith(DYNAMIC_PREFIX) && handler.check) await handler.check(old ? unwrapSecrets(old.inputs) : undefined, planned.inputs);
             this.pendingInPreview.add(planned.urn);
             this.record({ op: old ? "update" : "create", urn: planned.urn, type: planned.type, name: planned.name, detail: old ? "may be replaced: its inputs change" : undefined });
             return { id: old?.id, state: planned.inputs };
@@ -479,7 +476,7 @@ export class RehearsalEngine {
             } else {
                 const step = this.record({ op: "delete", urn: r.urn, type: r.type, name: r.name });
                 if (this.opts.preview) continue;
-                await this.timed(step, () => this.handlerFor(r.type, r.outputs.__provider as string | undefined).delete(r));
+                await this.timed(step, () => this.handlerFor(r.type, r.urn).delete(r));
             }
             if (this.opts.preview) continue;
             this.current.delete(r.urn);

@@ -281,6 +281,8 @@ export async function rehearse(command: Command, dir: string): Promise<{ ok: boo
         error = signal ? errorMessage(err) : engine?.errors[0]?.message ?? errorMessage(err);
         await engine?.recordFailure(command, error).catch(() => undefined);
     } finally {
+        // The dynamic provider host goes first, like the CLI's plugins at the end of an update.
+        await engine?.close().catch(() => undefined);
         if (services && engine && (error || command === "preview")) freeze = await freezeStanding(engine, services).catch((e) => `Where the write freeze stands could not be checked: ${errorMessage(e)}.`);
         // Interrupted while the services were starting: stop them once they are up.
         await (services ?? (await starting.catch(() => undefined)))?.stop();

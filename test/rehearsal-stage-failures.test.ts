@@ -124,8 +124,16 @@ test("one run per directory; Ctrl-C stops the services and says where the freeze
     assert.match(second.out, new RegExp(`rehearsal: ${fx.dir.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} is in use by another rehearsal \\(\`up\`, pid ${first.pid}, started [0-9T:.Z-]+\\); nothing was started or changed\\. Wait for it to finish, or stop it \\(Ctrl-C in its terminal, or \`kill ${first.pid}\`\\), then run again\\. To rehearse in parallel, give each run its own REHEARSAL_DIR\\.`));
     assert.doesNotMatch(second.out, /azurite:|Previewing/, "the second run started nothing");
 
+    // The dynamic provider host this run started (local/providerHost.ts) runs until the run ends.
+    const fs0 = await import("fs");
+    const pidFile = (await import("path")).join(fx.dir, "state", "provider-host.pid");
+    const hostPid = Number(JSON.parse(fs0.readFileSync(pidFile, "utf8")).pid);
+    assert.ok(fs0.existsSync(`/proc/${hostPid}`), "the provider host runs during the update");
+
     first.kill("SIGINT");
     assert.equal(await exited, 130, out);
+    assert.equal(fs0.existsSync(`/proc/${hostPid}`), false, "Ctrl-C stopped the provider host");
+    assert.equal(fs0.existsSync(pidFile), false, "and removed its pid file");
     assert.match(out, /SIGINT: stopping the up; the services this rehearsal started are being stopped/);
     assert.match(out, /^error: rehearsal: interrupted by SIGINT during `up`\. Run it again to resume from the saved state\.$/m);
     assert.ok(out.includes(STILL_ON), out);
