@@ -165,7 +165,7 @@ export async function stopOrphanedHost(pidFile: string): Promise<number | undefi
     if (parent !== process.pid && Number.isInteger(parent) && parent > 1 && processAlive(parent)) return undefined;
     fs.rmSync(pidFile, { force: true });
     if (!Number.isInteger(pid) || pid <= 1) return undefined;
-    let cmdline = "";
+    let cmdline: string;
     try {
         cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
     } catch {
@@ -270,6 +270,7 @@ export class ProviderHost {
         });
         if (opts.pidFile && child.pid) fs.writeFileSync(opts.pidFile, JSON.stringify({ pid: child.pid, parent: process.pid, startedAt: new Date().toISOString() }) + "\n");
         const tail: string[] = [];
+        // eslint-disable-next-line prefer-const -- the stderr listener reads it before it is assigned
         let host: ProviderHost | undefined;
         readline.createInterface({ input: child.stderr as NodeJS.ReadableStream }).on("line", (line) => {
             if (line.trim() === "") return;
