@@ -64,7 +64,7 @@ const tinyProvider = {
 
 async function serialize(provider: unknown): Promise<string> {
     // What `new dynamic.Resource(provider, ...)` puts into `__provider`.
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
+     
     const sc = require("@pulumi/pulumi/runtime/closure/serializeClosure");
     return (await sc.serializeFunction(() => provider, { allowSecrets: true })).text;
 }
@@ -156,7 +156,7 @@ describe("the real dynamic provider host over gRPC", () => {
     });
 
     test("during a preview, an unknown input reaches the provider as the engine's unknown sentinel", async () => {
-        // eslint-disable-next-line @typescript-eslint/no-var-requires
+         
         const unknown = require("@pulumi/pulumi/output").unknown;
         const r = await host.check(URN, undefined, { name: unknown, size: 2, __provider: providerText }, true);
         assert.equal(last("check").news.name, UNKNOWN);
@@ -169,11 +169,11 @@ describe("the real dynamic provider host over gRPC", () => {
     test("the engine address the host is given serves Engine.Log, redacted", async () => {
         // The host is started with this address, as under the CLI; a provider (or a newer host) that
         // logs through the engine reaches the rehearsal's output, never with a credential in it.
-        // eslint-disable-next-line @typescript-eslint/no-var-requires
+         
         const grpc = require("@grpc/grpc-js");
-        // eslint-disable-next-line @typescript-eslint/no-var-requires
+         
         const engrpc = require("@pulumi/pulumi/proto/engine_grpc_pb");
-        // eslint-disable-next-line @typescript-eslint/no-var-requires
+         
         const engproto = require("@pulumi/pulumi/proto/engine_pb");
         const client = new engrpc.EngineClient(host.engineAddress, grpc.credentials.createInsecure());
         const req = new engproto.LogRequest();
@@ -278,7 +278,7 @@ describe("the host's lifetime", () => {
 });
 
 describe("the engine's wire encoding (no process)", () => {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
+     
     const unknown = require("@pulumi/pulumi/output").unknown;
     const SIG = "4dabf18193072939515e22adb298388d";
     const SECRET = "1b47061264138c4ac30d75fd1eb44270";
