@@ -9,6 +9,7 @@ import { ADDON_SERVICE, ADDON_SERVICE_HUMAN_NAME, EmulatedPlan, emulatedPlans } 
 import { AdminTarget, createAddonDatabase, databaseUrl, dropAddonDatabase, newAddonCredentials } from "./db";
 import { RunningRestore, startRestore } from "./restore";
 import { notFound, platformTime, stableUuid, dataTime } from "./util";
+import { recordRelease } from "./releases";
 import { redact } from "../../lib/redact";
 
 export interface CoreOptions {
@@ -288,8 +289,12 @@ export class EmulatorCore {
             return;
         }
         const url = databaseUrl(db);
-        for (const att of this.attachmentsOf(addon.id)) this.configVars(att.app_id)[`${att.name}_URL`] = url;
         addon.state = "provisioned";
+        for (const att of this.attachmentsOf(addon.id)) {
+            this.configVars(att.app_id)[`${att.name}_URL`] = url;
+            const app = this.state.apps.find((a) => a.id === att.app_id);
+            if (app) recordRelease(this, app, `Update ${att.name} by heroku-postgresql`);
+        }
         addon.provisioned_at = new Date().toISOString();
         addon.updated_at = platformTime();
         this.save();
@@ -302,11 +307,16 @@ export class EmulatorCore {
             this.restores.get(t.uuid)?.cancel();
         }
         await Promise.all(this.state.transfers.filter((x) => x.addon_id === addon.id).map((t) => this.restores.get(t.uuid)?.done));
-        for (const att of this.attachmentsOf(addon.id)) {
+        const attachments = this.attachmentsOf(addon.id);
+        for (const att of attachments) {
             const vars = this.configVars(att.app_id);
             delete vars[`${att.name}_URL`];
         }
         this.state.attachments = this.state.attachments.filter((t) => t.addon_id !== addon.id);
+        for (const att of attachments) {
+            const app = this.state.apps.find((a) => a.id === att.app_id);
+            if (app) recordRelease(this, app, `Detach ${att.name} (@ref:${addon.name})`);
+        }
         this.state.addons = this.state.addons.filter((a) => a !== addon);
         addon.state = "deprovisioned";
         addon.updated_at = platformTime();

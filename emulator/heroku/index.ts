@@ -21,6 +21,8 @@ import type { AddressInfo } from "net";
 import { EmulatorCore, Expansions } from "./core";
 import { parseAdminUrl, withAdmin } from "./db";
 import { platformRoutes, seedFormation } from "./platform";
+import { releaseRoutes } from "./releases";
+import { dynoRoutes } from "./dynos";
 import { dataRoutes } from "./data";
 import { pgSettingsRoutes } from "./pgSettings";
 import { matchRoute, Route } from "./router";
@@ -138,7 +140,7 @@ export async function startHerokuEmulator(opts: HerokuEmulatorOptions): Promise<
     });
     core.resumeAfterRestart();
 
-    const platform = platformRoutes(core);
+    const platform = [...platformRoutes(core), ...releaseRoutes(core), ...dynoRoutes(core)];
     const data = [...dataRoutes(core), ...pgSettingsRoutes(core)];
 
     const limit = opts.rateLimitPerHour ?? 4500;
@@ -157,9 +159,10 @@ export async function startHerokuEmulator(opts: HerokuEmulatorOptions): Promise<
         const started = Date.now();
         const method = (req.method ?? "GET").toUpperCase();
         const url = new URL(req.url ?? "/", "http://emulator.local");
-        const send = (status: number, body: unknown) => {
+        const send = (status: number, body: unknown, extra: Record<string, string> = {}) => {
             const payload = JSON.stringify(body);
             res.writeHead(status, {
+                ...extra,
                 "Content-Type": "application/json; charset=utf-8",
                 "Content-Length": Buffer.byteLength(payload),
                 "Request-Id": uuid(),
@@ -202,8 +205,8 @@ export async function startHerokuEmulator(opts: HerokuEmulatorOptions): Promise<
                 }
             }
             const x: Expansions = { expand: headerList(req.headers["accept-expansion"]), include: headerList(req.headers["accept-inclusion"]) };
-            const result = await match.route.handler({ params: match.params, query: url.searchParams, body, x });
-            send(result.status, result.body);
+            const result = await match.route.handler({ params: match.params, query: url.searchParams, body, x, headers: req.headers });
+            send(result.status, result.body, result.headers);
         } catch (err) {
             if (err instanceof ApiError) {
                 send(err.status, { ...err.extra, id: err.id, message: err.message });
