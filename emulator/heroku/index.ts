@@ -25,9 +25,11 @@ import { releaseRoutes } from "./releases";
 import { dynoRoutes } from "./dynos";
 import { dataRoutes } from "./data";
 import { pgSettingsRoutes } from "./pgSettings";
+import { pgInfoRoutes } from "./pgInfo";
 import { matchRoute, Route } from "./router";
 import { loadState } from "./state";
 import { makeLocalhostCertificate, EmulatorTls } from "./tls";
+import { BackupStore } from "./backups";
 import { ApiError, randomHex, uuid } from "./util";
 import { pgBin } from "../../lib/pgbin";
 import { redact, registerSecret } from "../../lib/redact";
@@ -56,6 +58,8 @@ export interface HerokuEmulatorOptions {
     provisionDelayMs?: number;
     /** @default 500 */
     waitStatusDelayMs?: number;
+    /** where pg:backups:capture keeps archives; default `<stateFile>.backups`, or a temporary folder removed at stop */
+    backupsDir?: string;
     /** @default 4500 (Heroku's limit per account) */
     rateLimitPerHour?: number;
     log?: (line: string) => void;
@@ -136,12 +140,13 @@ export async function startHerokuEmulator(opts: HerokuEmulatorOptions): Promise<
         provisionDelayMs: opts.provisionDelayMs ?? 1000,
         waitStatusDelayMs: opts.waitStatusDelayMs ?? 500,
         pgRestorePath: () => pgBin("pg_restore"),
+        pgDumpPath: () => pgBin("pg_dump"),
         log,
     });
     core.resumeAfterRestart();
 
     const platform = [...platformRoutes(core), ...releaseRoutes(core), ...dynoRoutes(core)];
-    const data = [...dataRoutes(core), ...pgSettingsRoutes(core)];
+    const data = [...dataRoutes(core), ...pgSettingsRoutes(core), ...pgInfoRoutes(core)];
 
     const limit = opts.rateLimitPerHour ?? 4500;
     let tokens = limit;
@@ -219,6 +224,9 @@ export async function startHerokuEmulator(opts: HerokuEmulatorOptions): Promise<
 
     let tls: EmulatorTls | undefined;
     if (opts.https) tls = await makeLocalhostCertificate();
+    const backups = new BackupStore({ dir: opts.backupsDir ?? (opts.stateFile ? `${opts.stateFile}.backups` : undefined), tls, log });
+    await backups.start();
+    core.backups = backups;
     const listener = (req: http.IncomingMessage, res: http.ServerResponse) => {
         void handle(req, res);
     };
@@ -253,6 +261,7 @@ export async function startHerokuEmulator(opts: HerokuEmulatorOptions): Promise<
                     server.closeAllConnections();
                 });
                 await core.stop();
+                await backups.stop();
                 if (tls) fs.rmSync(tls.dir, { recursive: true, force: true });
             })();
             return stopped;

@@ -173,7 +173,10 @@ export function platformRoutes(core: EmulatorCore): Route[] {
                 core.state.releases = core.state.releases.filter((r) => r.app_id !== app.id);
                 core.state.formation = core.state.formation.filter((f) => f.app_id !== app.id);
                 const now = dataTime();
-                for (const t of core.state.transfers.filter((x) => x.app_id === app.id)) t.deleted_at = t.deleted_at ?? now;
+                for (const t of core.state.transfers.filter((x) => x.app_id === app.id)) {
+                    t.deleted_at = t.deleted_at ?? now;
+                    if (t.to_type === "gof3r") core.backups?.remove(t.uuid);
+                }
                 save();
                 core.log(`app ${app.name} destroyed`);
                 return { status: 200, body: core.appJson(app) };
