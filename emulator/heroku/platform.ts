@@ -153,7 +153,10 @@ export function platformRoutes(core: EmulatorCore): Route[] {
                     if (typeof body.maintenance !== "boolean") throw invalidParams("maintenance must be a boolean.");
                     app.maintenance = body.maintenance;
                 }
-                if (body.name !== undefined && body.name !== app.name) app.name = validateAppName(core, body.name, app);
+                if (body.name !== undefined && body.name !== app.name) {
+                    app.name = validateAppName(core, body.name, app);
+                    app.web_url = `https://${app.name}-${randomHex(6)}.herokuapp.com/`; // the herokuapp.com address follows the name
+                }
                 if (body.build_stack !== undefined) app.stack = String(body.build_stack);
                 app.updated_at = platformTime();
                 save();
