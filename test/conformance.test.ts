@@ -316,7 +316,7 @@ describe("Heroku CLI against the emulator", { skip }, () => {
     const TABLE: Array<{ name: string; setup?: (v: Record<string, string>) => void | Promise<void>; rows: Row[] }> = [
         {
             name: "apps",
-            rows: [{ run: ["apps:create", "{T}", "--region", "us"], err: ["^Creating {T}\\.\\.\\. done$"], out: ["^https://{T}-[0-9a-f]{12}\\.herokuapp\\.com/ \\| "] }],
+            rows: [{ run: ["apps:create", "{T}", "--region", "us"], err: ["^Creating {T}\\.\\.\\. done, region is us$"], out: ["^https://{T}-[0-9a-f]{12}\\.herokuapp\\.com/ \\| "] }],
         },
         {
             name: "apps (reads) and addons:create",
@@ -423,7 +423,7 @@ describe("Heroku CLI against the emulator", { skip }, () => {
             rows: [
                 { run: ["ps", "-a", "{T}"], out: ["^web\\.1: up "], after: (r) => assert.doesNotMatch(r.stdout, /worker/) },
                 { run: ["ps:restart", "-a", "{T}"], err: ["^Restarting all dynos on {T}\\.\\.\\. done$"] },
-                { run: ["ps:type", "web=standard-2x", "-a", "{T}"], err: ["^Scaling dynos on {T}\\.\\.\\. done$"], out: ["web\\s+standard-2x\\s+1\\s"] },
+                { run: ["ps:type", "web=standard-2x", "-a", "{T}"], err: ["^Scaling dynos on {T}\\.\\.\\. done$"], out: ["^\\s*web\\s+Standard-2X\\s+1\\s"] },
                 { run: ["addons:attach", "{ADDON}", "-a", "{T2}", "--as", "SHARED_DB"], err: ["^Attaching {ADDON} as SHARED_DB to {T2}\\.\\.\\. done$", "^Setting SHARED_DB config vars and restarting {T2}\\.\\.\\. done, v3$"] },
             ],
         },
@@ -432,29 +432,31 @@ describe("Heroku CLI against the emulator", { skip }, () => {
             rows: [
                 { run: ["config:get", "SHARED_DB_URL", "-a", "{T2}"], stdout: "{URL}\n" },
                 { run: ["addons", "-a", "{T2}"], out: ["heroku-postgresql \\({ADDON}\\)\\s+essential-0\\s+\\(billed to {T} app\\)", "as SHARED_DB", "as DATABASE on {T} app"] },
-                { run: ["addons:info", "{ADDON}", "-a", "{T}"], out: ["^Attachments:\\s+{T}::DATABASE, {T2}::SHARED_DB$"] },
+                { run: ["addons:info", "{ADDON}", "-a", "{T}"], out: ["^Attachments:\\s+{T}::DATABASE\\n\\s+{T2}::SHARED_DB$"] },
             ],
         },
         {
-            name: "addons:detach",
-            rows: [{ run: ["addons:detach", "SHARED_DB", "-a", "{T2}"], err: ["^Detaching SHARED_DB to {ADDON} from {T2}\\.\\.\\. done$", "^Unsetting SHARED_DB config vars and restarting {T2}\\.\\.\\. done, v4$"] }],
+            name: "addons:detach; a table to back up",
+            rows: [
+                { run: ["addons:detach", "SHARED_DB", "-a", "{T2}"], err: ["^Detaching SHARED_DB to {ADDON} from {T2}\\.\\.\\. done$", "^Unsetting SHARED_DB config vars and restarting {T2}\\.\\.\\. done, v4$"] },
+                { run: ["pg:psql", "-a", "{T}", "-c", "CREATE TABLE kept (id int); INSERT INTO kept SELECT generate_series(1, 42)"], out: ["^INSERT 0 42$"] },
+            ],
         },
         {
-            name: "pg (reads), a table to back up",
+            name: "pg (reads)",
             rows: [
                 { run: ["config:get", "SHARED_DB_URL", "-a", "{T2}"], stdout: "\n" },
                 { run: ["releases", "-a", "{T2}"], out: ["^\\s*v4\\s+Detach SHARED_DB \\(@ref:{ADDON}\\)\\s", "^\\s*v3\\s+Attach SHARED_DB \\(@ref:{ADDON}\\)\\s"] },
                 {
                     run: ["pg:info", "-a", "{T}"],
-                    out: ["^=== DATABASE_URL$", "^Plan:\\s+Essential 0$", "^Status:\\s+Available$", "^Connections:\\s+\\d+/20$", "^PG Version:\\s+\\d+\\.\\d+$", "^Data Size:\\s+[\\d.]+ MB / 1 GB \\([\\d.]+%\\)$", "^Tables:\\s+0/4000$", "^Fork/Follow:\\s+Unsupported$", "^Add-on:\\s+{ADDON}$"],
+                    out: ["^=== DATABASE_URL$", "^Plan:\\s+Essential 0$", "^Status:\\s+Available$", "^Connections:\\s+\\d+/20$", "^PG Version:\\s+\\d+\\.\\d+$", "^Data Size:\\s+[\\d.]+ MB / 1 GB \\([\\d.]+%\\)$", "^Tables:\\s+1/4000$", "^Fork/Follow:\\s+Unsupported$", "^Add-on:\\s+{ADDON}$"],
                 },
                 { run: ["pg:info", "-a", "{T2}"], stdout: `${T2} has no heroku-postgresql databases.\n` },
                 { run: ["pg:credentials:url", "-a", "{T}"], out: ["^Connection information for default credential\\.$", "^  {URL}$"] },
-                { run: ["pg:credentials:url", "-a", "{T}", "--name", "analyst"], code: 1, err: ["Legacy Essential-tier databases do not support named credentials\\."] },
+                { run: ["pg:credentials:url", "-a", "{T}", "--name", "analyst"], code: 2, err: ["Error: Couldn't find credential analyst\\.", "Error ID: not_found"] },
                 { run: ["pg:credentials", "-a", "{T}"], out: ["default\\s+active", "└─ as DATABASE"] },
                 { run: ["pg:backups:schedules", "-a", "{T}"], err: ["Warning: No backup schedules found on {T}"] },
                 { run: ["pg:backups:url", "-a", "{T}"], code: 1, err: ["Error: No backups on {T}\\. Capture one with heroku pg:backups:capture"] },
-                { run: ["pg:psql", "-a", "{T}", "-c", "CREATE TABLE kept (id int); INSERT INTO kept SELECT generate_series(1, 42)"], out: ["^INSERT 0 42$"] },
             ],
         },
         {

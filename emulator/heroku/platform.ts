@@ -440,6 +440,12 @@ function findFormation(core: EmulatorCore, app: AppRecord, typeOrId: string): Fo
     return f;
 }
 
+/** Heroku's dyno sizes (Common Runtime and Private Spaces), as the API names them; sizes are matched case-insensitively. */
+const DYNO_SIZES = [
+    "Eco", "Basic", "Standard-1X", "Standard-2X", "Performance-M", "Performance-L", "Performance-L-RAM", "Performance-XL", "Performance-2XL",
+    "Private-S", "Private-M", "Private-L", "Private-L-RAM", "Private-XL", "Private-2XL", "Shield-S", "Shield-M", "Shield-L", "Shield-L-RAM", "Shield-XL", "Shield-2XL",
+];
+
 function applyFormationUpdate(f: FormationRecord, u: Record<string, unknown>): FormationRecord {
     if (u.quantity !== undefined) {
         const q = typeof u.quantity === "string" ? Number(u.quantity) : u.quantity;
@@ -447,8 +453,9 @@ function applyFormationUpdate(f: FormationRecord, u: Record<string, unknown>): F
         f.quantity = q;
     }
     if (u.size !== undefined) {
-        if (typeof u.size !== "string" || !u.size) throw invalidParams("Size must be a dyno size name.");
-        f.size = u.size;
+        const size = typeof u.size === "string" ? DYNO_SIZES.find((d) => d.toLowerCase() === u.size!.toString().toLowerCase()) : undefined;
+        if (!size) throw invalidParams(`Invalid dyno size ${JSON.stringify(u.size)}. Sizes: ${DYNO_SIZES.join(", ")}.`);
+        f.size = size;
     }
     f.updated_at = platformTime();
     return f;
