@@ -1,7 +1,10 @@
 /**
  * Conformance: the real Heroku CLI (npm `heroku`, v11) against the emulator over HTTPS. If the
  * CLI accepts the emulator's answers and prints what it prints against Heroku, the emulator's
- * paths, headers, status codes and JSON shapes are the ones the CLI was written for.
+ * paths, headers, status codes and JSON shapes are the ones the CLI was written for. After the
+ * migration's own commands (restore from a URL, extensions, settings), a table of 76 commands of
+ * the apps, addons, config, releases, maintenance, ps and pg topics, each checked by exit code and
+ * output, fails on any request the emulator has no route for.
  *
  * The CLI is found at $HEROKU_CLI_BIN or /tmp/herokucli/node_modules/.bin/heroku; install it with
  * `emulator/heroku/install-cli.sh`. Without it the test is skipped, unless HEROKU_CLI_REQUIRED=1

@@ -1,7 +1,7 @@
 /**
  * The Platform API subset (https://devcenter.heroku.com/articles/platform-api-reference) that
- * our Heroku client and the Heroku CLI commands we check against (apps:create, addons:create,
- * maintenance:on/off, config:get, pg:backups:*, pg:wait, ps:scale, addons:attach/destroy) use.
+ * our Heroku client and the Heroku CLI commands of test/conformance.test.ts use (apps, addons,
+ * config, maintenance, ps:scale/ps:type); releases.ts and dynos.ts hold the rest.
  */
 import type { EmulatorCore } from "./core";
 import type { Route } from "./router";
