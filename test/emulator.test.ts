@@ -204,13 +204,13 @@ describe("Heroku emulator", () => {
         const addon = await call("GET", "/addons/postgresql-nope-1");
         assert.equal(addon.status, 404);
         assert.deepEqual(addon.body, { id: "not_found", message: "Couldn't find that add on.", resource: "addon" });
-        const route = await call("GET", "/apps/no-such-app/releases");
+        const route = await call("GET", "/apps/no-such-app/builds");
         assert.equal(route.status, 404);
         assert.deepEqual(route.body, {
             id: "not_found",
             message: "The requested API endpoint was not found. Are you using the right HTTP verb (i.e. `GET` vs. `POST`), and did you specify your intended version with the `Accept` header?",
         });
-        assert.ok(logs.some((l) => l.startsWith("UNKNOWN ROUTE GET /apps/no-such-app/releases -> 404")), logs.join("\n"));
+        assert.ok(logs.some((l) => l.startsWith("UNKNOWN ROUTE GET /apps/no-such-app/builds -> 404")), logs.join("\n"));
         const db = await call("GET", "/client/v11/databases/6f1c1c7e-0000-4000-8000-000000000000/wait_status");
         assert.equal(db.status, 404);
         assert.deepEqual(db.body, { id: "not_found", message: "Couldn't find that database.", resource: "database" });
@@ -298,6 +298,34 @@ describe("Heroku emulator", () => {
         const bad = await call("PATCH", "/apps/maint-app/formation/worker", { quantity: -1 });
         assert.equal(bad.status, 422);
         assert.deepEqual(bad.body, { id: "invalid_params", message: "Quantity must be a non-negative integer." });
+    });
+
+    test("releases: one per config change, ranged lists (206 + Next-Range, 416), config vars per release, rollback", async () => {
+        assert.equal((await call("POST", "/apps", { name: "release-app" })).status, 201);
+        for (let i = 1; i <= 4; i++) assert.equal((await call("PATCH", "/apps/release-app/config-vars", { [`K${i}`]: String(i) })).status, 200);
+        assert.equal((await call("PATCH", "/apps/release-app/config-vars", { K1: null })).status, 200);
+        const all = await call("GET", "/apps/release-app/releases");
+        assert.equal(all.status, 200);
+        assert.deepEqual(all.body.map((r: { version: number; description: string }) => `v${r.version} ${r.description}`), [
+            "v1 Initial release", "v2 Enable Logplex", "v3 Set K1 config vars", "v4 Set K2 config vars", "v5 Set K3 config vars", "v6 Set K4 config vars", "v7 Remove K1 config vars",
+        ]);
+        assert.deepEqual(all.body.map((r: { current: boolean }) => r.current), [false, false, false, false, false, false, true]);
+        // what `heroku releases -n 2` sends
+        const page = await call("GET", "/apps/release-app/releases", undefined, { Accept: "application/vnd.heroku+json; version=3.sdk", Range: "version ..; max=2, order=desc" });
+        assert.equal(page.status, 206);
+        assert.deepEqual(page.body.map((r: { version: number }) => r.version), [7, 6]);
+        assert.equal(page.headers.get("next-range"), "version ]6..; max=2, order=desc");
+        const next = await call("GET", "/apps/release-app/releases", undefined, { Range: page.headers.get("next-range")! });
+        assert.deepEqual(next.body.map((r: { version: number }) => r.version), [5, 4]);
+        const bad = await call("GET", "/apps/release-app/releases", undefined, { Range: "created_at ..; max=2" });
+        assert.equal(bad.status, 416);
+        assert.equal(bad.body.id, "requested_range_not_satisfiable");
+        assert.deepEqual((await call("GET", "/apps/release-app/releases/5/config-vars")).body, { K1: "1", K2: "2", K3: "3" });
+        const rollback = await call("POST", "/apps/release-app/releases", { release: all.body[3].id });
+        assert.equal(rollback.status, 201);
+        assert.equal(rollback.body.description, "Rollback to v4");
+        assert.deepEqual((await call("GET", "/apps/release-app/config-vars")).body, { K1: "1", K2: "2" });
+        assert.equal((await call("GET", "/apps/release-app/releases/v99")).status, 404);
     });
 
     test("add-on provisioning: 201 provisioning, then a real database owned by its own role, wait_status, config vars", async () => {

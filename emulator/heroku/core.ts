@@ -9,6 +9,8 @@ import { ADDON_SERVICE, ADDON_SERVICE_HUMAN_NAME, EmulatedPlan, emulatedPlans } 
 import { AdminTarget, createAddonDatabase, databaseUrl, dropAddonDatabase, newAddonCredentials } from "./db";
 import { RunningRestore, startRestore } from "./restore";
 import { notFound, platformTime, stableUuid, dataTime } from "./util";
+import { recordRelease } from "./releases";
+import { BackupStore, RunningCapture, newBackupTransfer, startCapture } from "./backups";
 import { redact } from "../../lib/redact";
 
 export interface CoreOptions {
@@ -17,6 +19,7 @@ export interface CoreOptions {
     provisionDelayMs: number;
     waitStatusDelayMs: number;
     pgRestorePath: () => string;
+    pgDumpPath: () => string;
     log: (line: string) => void;
 }
 
@@ -33,6 +36,9 @@ export class EmulatorCore {
     private readonly timers = new Set<NodeJS.Timeout>();
     private readonly inflight = new Set<Promise<unknown>>();
     private readonly restores = new Map<string, RunningRestore>();
+    private readonly captures = new Map<string, RunningCapture>();
+    /** where pg:backups:capture keeps archives (set by startHerokuEmulator) */
+    backups?: BackupStore;
     private readonly queues = new Map<string, Promise<void>>();
     private stopping = false;
 
@@ -220,6 +226,8 @@ export class EmulatorCore {
     }
 
     transferJson(t: TransferRecord, verbose: boolean): Record<string, unknown> {
+        // a backup's address follows the bucket (its port changes when the emulator restarts)
+        const toUrl = t.to_type === "gof3r" && this.backups ? this.backups.objectUrl(t.uuid) : t.to_url;
         const out: Record<string, unknown> = {
             uuid: t.uuid,
             num: t.num,
@@ -228,7 +236,7 @@ export class EmulatorCore {
             from_url: t.from_url,
             to_name: t.to_name,
             to_type: t.to_type,
-            to_url: t.to_url,
+            to_url: toUrl,
             options: t.options,
             source_bytes: t.source_bytes,
             processed_bytes: t.processed_bytes,
@@ -288,8 +296,12 @@ export class EmulatorCore {
             return;
         }
         const url = databaseUrl(db);
-        for (const att of this.attachmentsOf(addon.id)) this.configVars(att.app_id)[`${att.name}_URL`] = url;
         addon.state = "provisioned";
+        for (const att of this.attachmentsOf(addon.id)) {
+            this.configVars(att.app_id)[`${att.name}_URL`] = url;
+            const app = this.state.apps.find((a) => a.id === att.app_id);
+            if (app) recordRelease(this, app, `Update ${att.name} by heroku-postgresql`);
+        }
         addon.provisioned_at = new Date().toISOString();
         addon.updated_at = platformTime();
         this.save();
@@ -300,13 +312,20 @@ export class EmulatorCore {
     async deprovision(addon: AddonRecord): Promise<void> {
         for (const t of this.state.transfers.filter((x) => x.addon_id === addon.id && !x.finished_at)) {
             this.restores.get(t.uuid)?.cancel();
+            this.captures.get(t.uuid)?.cancel();
         }
+        await Promise.all(this.state.transfers.filter((x) => x.addon_id === addon.id).map((t) => this.captures.get(t.uuid)?.done));
         await Promise.all(this.state.transfers.filter((x) => x.addon_id === addon.id).map((t) => this.restores.get(t.uuid)?.done));
-        for (const att of this.attachmentsOf(addon.id)) {
+        const attachments = this.attachmentsOf(addon.id);
+        for (const att of attachments) {
             const vars = this.configVars(att.app_id);
             delete vars[`${att.name}_URL`];
         }
         this.state.attachments = this.state.attachments.filter((t) => t.addon_id !== addon.id);
+        for (const att of attachments) {
+            const app = this.state.apps.find((a) => a.id === att.app_id);
+            if (app) recordRelease(this, app, `Detach ${att.name} (@ref:${addon.name})`);
+        }
         this.state.addons = this.state.addons.filter((a) => a !== addon);
         addon.state = "deprovisioned";
         addon.updated_at = platformTime();
@@ -360,7 +379,34 @@ export class EmulatorCore {
         void this.track(next);
     }
 
+    /** pg:backups:capture: a pg_dump of the add-on's database into the bucket. */
+    startBackup(addon: AddonRecord): TransferRecord {
+        if (!this.backups) throw new Error("the emulator has no backup store");
+        const t = newBackupTransfer(this, this.backups, addon);
+        this.state.transfers.push(t);
+        this.save();
+        let pgDumpPath: string;
+        try {
+            pgDumpPath = this.opts.pgDumpPath();
+        } catch (err) {
+            const now = dataTime();
+            Object.assign(t, { started_at: now, finished_at: now, updated_at: now, succeeded: false });
+            t.logs.push({ created_at: now, level: "info", message: `pg_dump is not available: ${(err as Error).message}` });
+            this.save();
+            return t;
+        }
+        const running = startCapture(t, addon, { admin: this.opts.admin, pgDumpPath, store: this.backups, save: () => this.save(), log: (l) => this.log(l) });
+        this.captures.set(t.uuid, running);
+        void this.track(running.done.finally(() => this.captures.delete(t.uuid)));
+        return t;
+    }
+
     cancelTransfer(t: TransferRecord): void {
+        const capture = this.captures.get(t.uuid);
+        if (capture) {
+            capture.cancel();
+            return;
+        }
         const running = this.restores.get(t.uuid);
         if (running) {
             running.cancel();
@@ -403,6 +449,7 @@ export class EmulatorCore {
         for (const t of this.timers) clearTimeout(t);
         this.timers.clear();
         for (const r of this.restores.values()) r.abort("transfer interrupted: the Heroku emulator was stopped");
+        for (const c of this.captures.values()) c.abort("transfer interrupted: the Heroku emulator was stopped");
         while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
         this.save();
     }

@@ -62,6 +62,9 @@ export function dataRoutes(core: EmulatorCore): Route[] {
                     const bad = extensions.filter((e) => !isSupportedExtension(e.name)).map((e) => e.name);
                     if (bad.length > 0) throw invalidParams(`Extension${bad.length > 1 ? "s" : ""} not supported on Heroku Postgres: ${bad.join(", ")}.`);
                 }
+                // `pg:backups:restore b001` sends the backup's to_url: read it as transferatu reads its own bucket
+                const ownBackup = core.backups?.ownObject(backupUrl);
+                const readUrl = ownBackup ? core.backups!.signedUrl(ownBackup, 3600, true).url : backupUrl;
                 const app = core.findApp(addon.app_id);
                 const num = (core.state.transfer_nums[app.id] ?? 0) + 1;
                 core.state.transfer_nums[app.id] = num;
@@ -74,7 +77,7 @@ export function dataRoutes(core: EmulatorCore): Route[] {
                     addon_id: addon.id,
                     from_name: "BACKUP",
                     from_type: "htcat",
-                    from_url: backupUrl,
+                    from_url: readUrl,
                     to_name: primary?.name ?? addon.name,
                     to_type: "pg_restore",
                     to_url: databaseUrl(addon.db),
@@ -133,6 +136,7 @@ export function dataRoutes(core: EmulatorCore): Route[] {
                 const t = findTransfer(core, params.app, params.id);
                 if (!t.finished_at) throw new ApiError(422, "unprocessable_entity", "The transfer is still running; cancel it first.");
                 t.deleted_at = dataTime();
+                if (t.to_type === "gof3r") core.backups?.remove(t.uuid);
                 core.save();
                 return { status: 200, body: core.transferJson(t, false) };
             },

@@ -21,11 +21,15 @@ import type { AddressInfo } from "net";
 import { EmulatorCore, Expansions } from "./core";
 import { parseAdminUrl, withAdmin } from "./db";
 import { platformRoutes, seedFormation } from "./platform";
+import { releaseRoutes } from "./releases";
+import { dynoRoutes } from "./dynos";
 import { dataRoutes } from "./data";
 import { pgSettingsRoutes } from "./pgSettings";
+import { pgInfoRoutes } from "./pgInfo";
 import { matchRoute, Route } from "./router";
 import { loadState } from "./state";
 import { makeLocalhostCertificate, EmulatorTls } from "./tls";
+import { BackupStore } from "./backups";
 import { ApiError, randomHex, uuid } from "./util";
 import { pgBin } from "../../lib/pgbin";
 import { redact, registerSecret } from "../../lib/redact";
@@ -54,6 +58,8 @@ export interface HerokuEmulatorOptions {
     provisionDelayMs?: number;
     /** @default 500 */
     waitStatusDelayMs?: number;
+    /** where pg:backups:capture keeps archives; default `<stateFile>.backups`, or a temporary folder removed at stop */
+    backupsDir?: string;
     /** @default 4500 (Heroku's limit per account) */
     rateLimitPerHour?: number;
     log?: (line: string) => void;
@@ -134,12 +140,13 @@ export async function startHerokuEmulator(opts: HerokuEmulatorOptions): Promise<
         provisionDelayMs: opts.provisionDelayMs ?? 1000,
         waitStatusDelayMs: opts.waitStatusDelayMs ?? 500,
         pgRestorePath: () => pgBin("pg_restore"),
+        pgDumpPath: () => pgBin("pg_dump"),
         log,
     });
     core.resumeAfterRestart();
 
-    const platform = platformRoutes(core);
-    const data = [...dataRoutes(core), ...pgSettingsRoutes(core)];
+    const platform = [...platformRoutes(core), ...releaseRoutes(core), ...dynoRoutes(core)];
+    const data = [...dataRoutes(core), ...pgSettingsRoutes(core), ...pgInfoRoutes(core)];
 
     const limit = opts.rateLimitPerHour ?? 4500;
     let tokens = limit;
@@ -157,9 +164,10 @@ export async function startHerokuEmulator(opts: HerokuEmulatorOptions): Promise<
         const started = Date.now();
         const method = (req.method ?? "GET").toUpperCase();
         const url = new URL(req.url ?? "/", "http://emulator.local");
-        const send = (status: number, body: unknown) => {
+        const send = (status: number, body: unknown, extra: Record<string, string> = {}) => {
             const payload = JSON.stringify(body);
             res.writeHead(status, {
+                ...extra,
                 "Content-Type": "application/json; charset=utf-8",
                 "Content-Length": Buffer.byteLength(payload),
                 "Request-Id": uuid(),
@@ -202,8 +210,8 @@ export async function startHerokuEmulator(opts: HerokuEmulatorOptions): Promise<
                 }
             }
             const x: Expansions = { expand: headerList(req.headers["accept-expansion"]), include: headerList(req.headers["accept-inclusion"]) };
-            const result = await match.route.handler({ params: match.params, query: url.searchParams, body, x });
-            send(result.status, result.body);
+            const result = await match.route.handler({ params: match.params, query: url.searchParams, body, x, headers: req.headers });
+            send(result.status, result.body, result.headers);
         } catch (err) {
             if (err instanceof ApiError) {
                 send(err.status, { ...err.extra, id: err.id, message: err.message });
@@ -216,6 +224,9 @@ export async function startHerokuEmulator(opts: HerokuEmulatorOptions): Promise<
 
     let tls: EmulatorTls | undefined;
     if (opts.https) tls = await makeLocalhostCertificate();
+    const backups = new BackupStore({ dir: opts.backupsDir ?? (opts.stateFile ? `${opts.stateFile}.backups` : undefined), tls, log });
+    await backups.start();
+    core.backups = backups;
     const listener = (req: http.IncomingMessage, res: http.ServerResponse) => {
         void handle(req, res);
     };
@@ -250,6 +261,7 @@ export async function startHerokuEmulator(opts: HerokuEmulatorOptions): Promise<
                     server.closeAllConnections();
                 });
                 await core.stop();
+                await backups.stop();
                 if (tls) fs.rmSync(tls.dir, { recursive: true, force: true });
             })();
             return stopped;

@@ -1,13 +1,14 @@
 /**
  * The Platform API subset (https://devcenter.heroku.com/articles/platform-api-reference) that
- * our Heroku client and the Heroku CLI commands we check against (apps:create, addons:create,
- * maintenance:on/off, config:get, pg:backups:*, pg:wait, ps:scale, addons:attach/destroy) use.
+ * our Heroku client and the Heroku CLI commands of test/conformance.test.ts use (apps, addons,
+ * config, maintenance, ps:scale/ps:type); releases.ts and dynos.ts hold the rest.
  */
 import type { EmulatorCore } from "./core";
 import type { Route } from "./router";
 import type { AddonRecord, AppRecord, AttachmentRecord, FormationRecord } from "./state";
 import { ADDON_SERVICE, findEmulatedPlan } from "./plans";
 import { databaseUrl } from "./db";
+import { configChangeDescription, recordRelease } from "./releases";
 import { ApiError, POSTGRES_COLORS, dataTime, generatedAddonName, generatedAppName, invalidParams, notFound, platformTime, randomHex, uuid } from "./util";
 
 const APP_NAME_RULE = "Name must start with a letter, end with a letter or digit and can only contain lowercase letters, digits, and dashes.";
@@ -135,6 +136,8 @@ export function platformRoutes(core: EmulatorCore): Route[] {
                 };
                 core.state.apps.push(app);
                 core.state.config_vars[app.id] = {};
+                recordRelease(core, app, "Initial release");
+                recordRelease(core, app, "Enable Logplex");
                 save();
                 core.log(`app ${name} created`);
                 return { status: 201, body: core.appJson(app) };
@@ -150,7 +153,10 @@ export function platformRoutes(core: EmulatorCore): Route[] {
                     if (typeof body.maintenance !== "boolean") throw invalidParams("maintenance must be a boolean.");
                     app.maintenance = body.maintenance;
                 }
-                if (body.name !== undefined && body.name !== app.name) app.name = validateAppName(core, body.name, app);
+                if (body.name !== undefined && body.name !== app.name) {
+                    app.name = validateAppName(core, body.name, app);
+                    app.web_url = `https://${app.name}-${randomHex(6)}.herokuapp.com/`; // the herokuapp.com address follows the name
+                }
                 if (body.build_stack !== undefined) app.stack = String(body.build_stack);
                 app.updated_at = platformTime();
                 save();
@@ -167,9 +173,13 @@ export function platformRoutes(core: EmulatorCore): Route[] {
                 core.state.attachments = core.state.attachments.filter((t) => !shared.includes(t));
                 core.state.apps = core.state.apps.filter((a) => a !== app);
                 delete core.state.config_vars[app.id];
+                core.state.releases = core.state.releases.filter((r) => r.app_id !== app.id);
                 core.state.formation = core.state.formation.filter((f) => f.app_id !== app.id);
                 const now = dataTime();
-                for (const t of core.state.transfers.filter((x) => x.app_id === app.id)) t.deleted_at = t.deleted_at ?? now;
+                for (const t of core.state.transfers.filter((x) => x.app_id === app.id)) {
+                    t.deleted_at = t.deleted_at ?? now;
+                    if (t.to_type === "gof3r") core.backups?.remove(t.uuid);
+                }
                 save();
                 core.log(`app ${app.name} destroyed`);
                 return { status: 200, body: core.appJson(app) };
@@ -189,11 +199,20 @@ export function platformRoutes(core: EmulatorCore): Route[] {
                 const vars = core.configVars(app.id);
                 for (const [k, v] of Object.entries(body)) {
                     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw invalidParams(`Invalid config var name: ${k}`);
-                    if (v === null) delete vars[k];
-                    else if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") vars[k] = String(v);
-                    else throw invalidParams(`Config var ${k} must be a string.`);
+                    if (v !== null && typeof v !== "string" && typeof v !== "number" && typeof v !== "boolean") throw invalidParams(`Config var ${k} must be a string.`);
                 }
-                app.released_at = platformTime();
+                const set: string[] = [];
+                const removed: string[] = [];
+                for (const [k, v] of Object.entries(body)) {
+                    if (v === null) {
+                        delete vars[k];
+                        removed.push(k);
+                    } else {
+                        vars[k] = String(v);
+                        set.push(k);
+                    }
+                }
+                if (set.length + removed.length > 0) recordRelease(core, app, configChangeDescription(set, removed));
                 save();
                 return { status: 200, body: { ...vars } };
             },
@@ -274,6 +293,7 @@ export function platformRoutes(core: EmulatorCore): Route[] {
                 };
                 core.state.addons.push(addon);
                 newAttachment(core, addon, app, attName);
+                recordRelease(core, app, `Attach ${attName} (@ref:${name})`);
                 save();
                 core.scheduleProvisioning(addon);
                 core.log(`add-on ${name} (${plan.name}) created on ${app.name} as ${attName}, provisioning`);
@@ -357,11 +377,21 @@ export function platformRoutes(core: EmulatorCore): Route[] {
             method: "POST",
             path: "/addon-attachments",
             handler: ({ body, x }) => {
-                if (typeof body.addon !== "string" || typeof body.app !== "string") throw invalidParams("Missing required params: addon, app.");
-                const app = core.findApp(body.app);
-                const addon = core.findAddon(body.addon);
+                // The schema says strings; the Heroku CLI (addons:attach) sends {addon: {name}, app: {name}}.
+                const ref = (v: unknown): string | undefined => {
+                    if (typeof v === "string" && v) return v;
+                    const o = v as { id?: unknown; name?: unknown } | null | undefined;
+                    if (o && typeof o === "object") return typeof o.id === "string" && o.id ? o.id : typeof o.name === "string" && o.name ? o.name : undefined;
+                    return undefined;
+                };
+                const addonRef = ref(body.addon);
+                const appRef = ref(body.app);
+                if (!addonRef || !appRef) throw invalidParams("Missing required params: addon, app.");
+                const app = core.findApp(appRef);
+                const addon = core.findAddon(addonRef);
                 const name = body.name === undefined || body.name === null ? defaultAttachmentName(core, app) : validateAttachmentName(core, app, body.name);
                 const att = newAttachment(core, addon, app, name);
+                recordRelease(core, app, `Attach ${name} (@ref:${addon.name})`);
                 save();
                 return { status: 201, body: core.attachmentJson(att, x) };
             },
@@ -374,6 +404,8 @@ export function platformRoutes(core: EmulatorCore): Route[] {
                 const out = core.attachmentJson(att, x);
                 delete core.configVars(att.app_id)[`${att.name}_URL`];
                 core.state.attachments = core.state.attachments.filter((t) => t !== att);
+                const addon = core.state.addons.find((a) => a.id === att.addon_id);
+                recordRelease(core, core.findApp(att.app_id), `Detach ${att.name} (@ref:${addon?.name ?? att.addon_id})`);
                 save();
                 return { status: 200, body: out };
             },
@@ -408,6 +440,12 @@ function findFormation(core: EmulatorCore, app: AppRecord, typeOrId: string): Fo
     return f;
 }
 
+/** Heroku's dyno sizes (Common Runtime and Private Spaces), as the API names them; sizes are matched case-insensitively. */
+const DYNO_SIZES = [
+    "Eco", "Basic", "Standard-1X", "Standard-2X", "Performance-M", "Performance-L", "Performance-L-RAM", "Performance-XL", "Performance-2XL",
+    "Private-S", "Private-M", "Private-L", "Private-L-RAM", "Private-XL", "Private-2XL", "Shield-S", "Shield-M", "Shield-L", "Shield-L-RAM", "Shield-XL", "Shield-2XL",
+];
+
 function applyFormationUpdate(f: FormationRecord, u: Record<string, unknown>): FormationRecord {
     if (u.quantity !== undefined) {
         const q = typeof u.quantity === "string" ? Number(u.quantity) : u.quantity;
@@ -415,8 +453,9 @@ function applyFormationUpdate(f: FormationRecord, u: Record<string, unknown>): F
         f.quantity = q;
     }
     if (u.size !== undefined) {
-        if (typeof u.size !== "string" || !u.size) throw invalidParams("Size must be a dyno size name.");
-        f.size = u.size;
+        const size = typeof u.size === "string" ? DYNO_SIZES.find((d) => d.toLowerCase() === u.size!.toString().toLowerCase()) : undefined;
+        if (!size) throw invalidParams(`Invalid dyno size ${JSON.stringify(u.size)}. Sizes: ${DYNO_SIZES.join(", ")}.`);
+        f.size = size;
     }
     f.updated_at = platformTime();
     return f;

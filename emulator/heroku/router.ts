@@ -1,4 +1,5 @@
 /** A tiny path router: `/apps/:app/addons/:addon` patterns, parameters URL-decoded. */
+import type { IncomingHttpHeaders } from "http";
 import type { Expansions } from "./core";
 
 export interface RouteContext {
@@ -6,11 +7,14 @@ export interface RouteContext {
     query: URLSearchParams;
     body: Record<string, unknown>;
     x: Expansions;
+    headers: IncomingHttpHeaders;
 }
 
 export interface RouteResult {
     status: number;
     body: unknown;
+    /** extra response headers (e.g. Content-Range, Next-Range for ranged lists) */
+    headers?: Record<string, string>;
 }
 
 export interface Route {

@@ -68,6 +68,22 @@ export interface FormationRecord {
     command: string;
     created_at: string;
     updated_at: string;
+    /** last restart of its dynos (ps:restart), if after updated_at */
+    restarted_at?: string;
+}
+
+/** A release: Heroku makes one for every change of config vars or add-on attachments. */
+export interface ReleaseRecord {
+    id: string;
+    app_id: string;
+    version: number;
+    description: string;
+    status: "succeeded" | "pending" | "failed";
+    created_at: string;
+    updated_at: string;
+    /** the app's config vars as of this release (`GET /apps/{app}/releases/{version}/config-vars`) */
+    config: Record<string, string>;
+    addon_plan_names: string[];
 }
 
 export interface TransferLog {
@@ -114,6 +130,7 @@ export interface EmulatorState {
     /** app id -> config vars */
     config_vars: Record<string, Record<string, string>>;
     transfers: TransferRecord[];
+    releases: ReleaseRecord[];
     /** app id -> last transfer num */
     transfer_nums: Record<string, number>;
 }
@@ -128,6 +145,7 @@ export function emptyState(): EmulatorState {
         formation: [],
         config_vars: {},
         transfers: [],
+        releases: [],
         transfer_nums: {},
     };
 }

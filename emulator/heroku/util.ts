@@ -97,3 +97,64 @@ export function qi(s: string): string {
 export function ql(s: string): string {
     return `'${s.replace(/'/g, "''")}'`;
 }
+
+/** A parsed Platform API `Range` header, e.g. `version ..; max=10, order=desc` or `id ]abc..; max=200`. */
+export interface ListRange {
+    field: string;
+    start?: string;
+    startExclusive: boolean;
+    end?: string;
+    max: number;
+    order: "asc" | "desc";
+}
+
+/**
+ * Parses a `Range` header the way the Platform API reads it (https://devcenter.heroku.com/articles/platform-api-reference#ranges):
+ * `<field> [<start>]..[<end>][; max=<n>][, order=<asc|desc>]`; `]` before start makes it exclusive
+ * (that is how Next-Range continues). Unknown fields and bad values are 416
+ * `requested_range_not_satisfiable`, as on Heroku. Without a header: `fields[0] ..; max=200`.
+ */
+export function parseRange(header: string | string[] | undefined, fields: string[]): ListRange {
+    const raw = (Array.isArray(header) ? header[0] : header)?.trim();
+    const bad = () => new ApiError(416, "requested_range_not_satisfiable", `Invalid Range header "${raw}". Acceptable ranges are by: ${fields.join(", ")}.`);
+    if (!raw) return { field: fields[0], startExclusive: false, max: 200, order: "asc" };
+    const m = /^([a-z_]+)\s*(\]?)([^.;\s]*)\.\.([^;\s]*)\s*(?:;\s*(.*))?$/i.exec(raw);
+    if (!m || !fields.includes(m[1])) throw bad();
+    const out: ListRange = { field: m[1], startExclusive: m[2] === "]", start: m[3] || undefined, end: m[4] || undefined, max: 200, order: "asc" };
+    for (const part of (m[5] ?? "").split(/[,;]/).map((p) => p.trim()).filter(Boolean)) {
+        const kv = /^(max|order)=(\S+)$/.exec(part);
+        if (!kv) throw bad();
+        if (kv[1] === "max") {
+            const n = Number(kv[2]);
+            if (!Number.isInteger(n) || n < 1 || n > 1000) throw bad();
+            out.max = n;
+        } else {
+            if (kv[2] !== "asc" && kv[2] !== "desc") throw bad();
+            out.order = kv[2];
+        }
+    }
+    return out;
+}
+
+/**
+ * Applies a range to a list: sorted by the field, cut at start/end, at most `max` items. The
+ * answer is 206 with `Next-Range` when more items follow, else 200; `Content-Range` names what was sent.
+ */
+export function rangeList<T>(items: T[], range: ListRange, key: (item: T) => string | number): { status: number; body: T[]; headers: Record<string, string> } {
+    const cmp = (a: string | number, b: string | number) => (typeof a === "number" && typeof b === "number" ? a - b : String(a).localeCompare(String(b)));
+    const typed = (s: string, sample: string | number) => (typeof sample === "number" ? Number(s) : s);
+    let list = [...items].sort((a, b) => cmp(key(a), key(b)));
+    if (range.order === "desc") list.reverse();
+    // position of v relative to a bound in the requested order: < 0 comes before it
+    const pos = (v: string | number, bound: string) => (range.order === "asc" ? 1 : -1) * cmp(v, typed(bound, v));
+    if (range.start !== undefined) list = list.filter((i) => (range.startExclusive ? pos(key(i), range.start!) > 0 : pos(key(i), range.start!) >= 0));
+    if (range.end !== undefined) list = list.filter((i) => pos(key(i), range.end!) <= 0);
+    const page = list.slice(0, range.max);
+    const headers: Record<string, string> = {};
+    if (page.length > 0) headers["Content-Range"] = `${range.field} ${key(page[0])}..${key(page[page.length - 1])}`;
+    if (list.length > page.length) {
+        headers["Next-Range"] = `${range.field} ]${key(page[page.length - 1])}..; max=${range.max}, order=${range.order}`;
+        return { status: 206, body: page, headers };
+    }
+    return { status: 200, body: page, headers };
+}
