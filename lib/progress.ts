@@ -38,6 +38,15 @@ function clearLiveLine(stream: NodeJS.WritableStream): string {
     return "\r\x1b[K";
 }
 
+/**
+ * Erases a live bar from stderr's current line, if one is drawn: for writers of other lines to the
+ * same terminal (the rehearsal's own log on stdout), so that a line never starts after a bar.
+ */
+export function endLiveLine(): void {
+    const c = clearLiveLine(process.stderr);
+    if (c) process.stderr.write(c);
+}
+
 /** True when long work should draw a live bar on `stream`: a terminal, not quiet, not A2H_PROGRESS=lines. */
 export function liveProgressWanted(stream: { isTTY?: boolean } = process.stderr, env: NodeJS.ProcessEnv = process.env): boolean {
     return stream.isTTY === true && env.A2H_QUIET !== "1" && env.A2H_PROGRESS !== "lines";
