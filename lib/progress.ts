@@ -54,19 +54,23 @@ export function liveProgressWanted(stream: { isTTY?: boolean } = process.stderr,
 
 /**
  * One bar line, at most `columns - 1` characters (a line that wraps cannot be redrawn with \r):
- * "[DumpToBlob] dump+upload [=======>       ]  45% 420.0 MiB of 930.0 MiB in 9s at 45.0 MiB/s, ETA 11s".
- * Without a total, or past an estimated one, no bar, percentage or ETA: bytes, time and rate only.
+ * "[DumpToBlob] dump+upload [=======>       ]  45% 420.0 MiB/930.0 MiB 45.0 MiB/s ETA 11s".
+ * Without a total, or past an estimated one, no bar, percentage or ETA: bytes, rate and time.
  */
 export function renderBar(stage: string, label: string, done: number, elapsedMs: number, total?: number, columns = 80): string {
     const known = total !== undefined && total > 0 && done <= total;
-    const text = formatRate(done, elapsedMs, total).replace(/ \(\d+%\)/, "");
+    // Compact, so that an 80-column terminal shows it whole: bytes/total, rate, ETA (or elapsed).
+    const rate = elapsedMs > 0 ? (done * 1000) / elapsedMs : 0;
+    const text = known
+        ? `${formatBytes(done)}/${formatBytes(total)} ${formatBytes(rate)}/s${rate > 0 && done < total ? ` ETA ${formatDuration(((total - done) / rate) * 1000)}` : ""}`
+        : `${formatBytes(done)} ${formatBytes(rate)}/s, ${formatDuration(elapsedMs)}`;
     const head = `[${stage}] ${label} `;
     const max = Math.max(20, columns - 1);
     let line: string;
     if (known) {
         const fraction = Math.min(1, done / total);
         const pct = `${String(Math.floor(fraction * 100)).padStart(3)}% `;
-        const width = Math.max(10, Math.min(30, max - head.length - pct.length - text.length - 3));
+        const width = Math.max(5, Math.min(30, max - head.length - pct.length - text.length - 3));
         const full = Math.floor(fraction * width);
         const bar = "=".repeat(full) + (full < width ? ">" : "") + " ".repeat(Math.max(0, width - full - 1));
         line = `${head}[${bar}] ${pct}${text}`;
