@@ -1,6 +1,6 @@
 /**
  * Where the CPU goes while a benchmark runs: user+system CPU seconds of every process on the
- * machine that belongs to one of a few groups (this Node process, Azurite, pg_dump, pg_restore,
+ * machine that belongs to one of a few groups (this Node process, Azurite, pg_dump, pg_restore, curl,
  * the PostgreSQL backends), read from /proc/<pid>/stat every 250 ms (new processes looked for once a second; the sampler's
  * own CPU is not counted): a process that lives less than a second may be missed, one that exits
  * between two samples counts up to its last sample. PostgreSQL processes count
@@ -17,6 +17,7 @@ function classify(pid: number, comm: string, postmasters: Map<number, string>): 
     if (pid === process.pid) return "node (ours)";
     if (comm === "pg_dump") return "pg_dump";
     if (comm === "pg_restore") return "pg_restore";
+    if (comm === "curl") return "curl"; // the emulator's downloader
     // Only our clusters' servers: other work on the machine may run PostgreSQL too.
     if (comm === "postgres") {
         const cluster = postmasters.get(pid) ?? postmasters.get(ppid(pid));
