@@ -23,6 +23,7 @@ import { BlobTarget } from "../lib/types";
 import { startAzurite } from "../local/azurite";
 import { startCluster } from "../local/postgres";
 import { timed } from "./common";
+import { cpuSampler, formatCpu } from "./cpu";
 import { buildBenchSource } from "./source";
 
 const MiB = 1024 * 1024;
@@ -47,9 +48,13 @@ async function main(): Promise<void> {
         const target: BlobTarget = { accountName: azurite.accountName, accountKey: azurite.accountKey, blobEndpoint: azurite.blobEndpoint, container: "bench" };
         await ensureContainer(target);
 
+        const dataDir = path.join(tmp, "pg");
         const devNull = () => timed("/bin/sh", ["-c", `exec "$0" "$@" > /dev/null`, pgBin("pg_dump"), ...args], source);
         const base: number[] = [await devNull()]; // also warms the cache
         console.log(`baseline pg_dump > /dev/null: ${(base[0] / 1000).toFixed(2)} s`);
+        const cpu0 = cpuSampler([dataDir]);
+        base.push(await devNull());
+        console.log(`baseline pg_dump > /dev/null again: ${(base[1] / 1000).toFixed(2)} s; ${formatCpu(cpu0.stop(), os.cpus().length)}`);
         const runs: { blockSize: number; concurrency: number; ms: number; bytes: number; rss: number; buffers: number }[] = [];
         for (const blockSize of blocks) {
             for (const concurrency of concurrencies) {
@@ -61,8 +66,10 @@ async function main(): Promise<void> {
                     peak = Math.max(peak, m.rss);
                     peakBuffers = Math.max(peakBuffers, m.arrayBuffers);
                 }, 20);
+                const cpu = cpuSampler([dataDir]);
                 const r = await dumpToBlob({ source, target, blobName: `bench-${blockSize}-${concurrency}.dump`, pgDumpArgs: args, blockSizeBytes: blockSize, concurrency });
                 clearInterval(sampler);
+                console.log(`dumpToBlob ${blockSize / MiB} MiB x ${concurrency}: ${(r.durationMs / 1000).toFixed(2)} s; ${formatCpu(cpu.stop(), os.cpus().length)}`);
                 runs.push({ blockSize, concurrency, ms: r.durationMs, bytes: r.bytes, rss: Math.max(peak, process.memoryUsage().rss) - m0.rss, buffers: peakBuffers - m0.arrayBuffers });
                 await deleteBlob(target, `bench-${blockSize}-${concurrency}.dump`); // keep Azurite's disk small
             }

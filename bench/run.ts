@@ -32,6 +32,7 @@ import { BlobTarget } from "../lib/types";
 import { startAzurite } from "../local/azurite";
 import { startCluster } from "../local/postgres";
 import { freshDatabase, restoreFromUrl, rssSampler, timed } from "./common";
+import { cpuSampler, formatCpu } from "./cpu";
 import { buildBenchSource } from "./source";
 
 const MiB = 1024 * 1024;
@@ -51,6 +52,8 @@ interface SizeResult {
     /** Where the emulator's restore stage went, from the transfer log's timestamps (1 s resolution) and the stage time. */
     restorePhases?: { pgRestore: number; download: number; afterDownload: number; stage: number; other: number };
     floor: { dump: number; restore: number; total: number; dumpBytes: number };
+    /** CPU seconds per process group (bench/cpu.ts) during our dump stage, our restore stage and the floor's dump and restore. */
+    cpu?: Record<string, { wallSeconds: number; groups: Record<string, number>; machineBusySeconds: number }>;
 }
 
 const s = (ms: number) => Math.round(ms / 100) / 10;
@@ -108,8 +111,21 @@ async function runOne(sizeMb: number): Promise<SizeResult> {
         // Count the progress lines the providers write (they go to stderr, as in Pulumi).
         let progressLines = 0;
         const write = process.stderr.write.bind(process.stderr);
+        // CPU per process group during our dump stage and our restore stage, from their first to their last line.
+        const clusters = { source: path.join(tmp, "pg-source"), target: path.join(tmp, "pg-target") };
+        const cpu: NonNullable<SizeResult["cpu"]> = {};
+        let sampling: { name: string; sampler: ReturnType<typeof cpuSampler> } | undefined;
+        const mark = (line: string) => {
+            const start = /^\[DumpToBlob\] pg_dump of /.test(line) ? "ours: dump stage" : /^\[HerokuRestore\] restore r\d+ \(.*\) started/.test(line) ? "ours: restore stage" : undefined;
+            if (start) sampling = { name: start, sampler: cpuSampler(clusters) };
+            else if (sampling && /^\[(DumpToBlob\] done:|HerokuRestore\] r\d+ succeeded)/.test(line)) {
+                cpu[sampling.name] = sampling.sampler.stop() as never;
+                sampling = undefined;
+            }
+        };
         process.stderr.write = ((chunk: any, ...rest: any[]) => {
             progressLines += (String(chunk).match(/^\[(DumpToBlob|HerokuRestore|Verification)\] /gm) ?? []).length;
+            for (const line of String(chunk).split("\n")) mark(line);
             return (write as any)(chunk, ...rest);
         }) as typeof process.stderr.write;
         // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -135,10 +151,15 @@ async function runOne(sizeMb: number): Promise<SizeResult> {
 
         // (3) The floor.
         const floorFile = path.join(tmp, "floor.dump");
+        let floorCpu = cpuSampler(clusters);
         const floorDump = await timed(pgBin("pg_dump"), ["-Fc", "-Z0", "--no-password", "-f", floorFile], src);
+        cpu["floor: dump"] = floorCpu.stop() as never;
         const floorBytes = fs.statSync(floorFile).size;
         const floorDb = await freshDatabase(target.connection("postgres"), "floor");
+        floorCpu = cpuSampler(clusters);
         const floorRestore = await timed(pgBin("pg_restore"), ["--no-owner", "--no-acl", "-d", "floor", floorFile], floorDb);
+        cpu["floor: restore"] = floorCpu.stop() as never;
+        for (const [name, c] of Object.entries(cpu)) say(`${name}: ${formatCpu(c, os.cpus().length)}`);
         fs.rmSync(floorFile);
         say(`(3) floor: dump ${s(floorDump)} s, restore ${s(floorRestore)} s`);
 
@@ -164,6 +185,7 @@ async function runOne(sizeMb: number): Promise<SizeResult> {
             floor: { dump: s(floorDump), restore: s(floorRestore), total: s(floorDump + floorRestore), dumpBytes: floorBytes },
             estimate,
             restorePhases,
+            cpu,
         };
     } finally {
         await azurite.stop().catch(() => undefined);
@@ -224,6 +246,7 @@ function report(results: SizeResult[], totalSeconds: number): void {
             `  measured components together: ${s(estimated * 1000)} / ${s(measured * 1000)} s = ${ratio(estimated, measured)}; archive size ${ratio(e.archiveBytes, r.ours.dumpBytes)}`,
             `  not measured here, in the estimate's total of ${e.total} s: Heroku's own overhead ${e.herokuOverhead} s, cutover ${e.cutover} s`);
         const p = r.restorePhases;
+        for (const [name, c] of Object.entries(r.cpu ?? {})) lines.push(`  ${name}: ${formatCpu(c, os.cpus().length)}`);
         if (p) lines.push(`  (2)'s restore stage ${p.stage} s: pg_restore ${p.pgRestore} s (${p.download} s until the download was done, ${p.afterDownload} s after it), everything else ${p.other} s (archive check, database reset, transfer start, polling; log timestamps are to the second)`);
     }
     if (results.length > 1) {

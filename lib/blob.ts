@@ -18,7 +18,7 @@ import {
 import { ConfigError, isMigrationError, MigrationError } from "./errors";
 import { pgEnv } from "./pg";
 import { pgBin, pgToolVersion } from "./pgbin";
-import { progressThrottle } from "./progress";
+import { LIVE_INTERVAL_MS, progressThrottle } from "./progress";
 import { redact, registerSecret } from "./redact";
 import { BlobTarget, PgConnection } from "./types";
 
@@ -99,6 +99,8 @@ export interface DumpToBlobOptions {
     pgDumpArgs?: string[];
     /** Called while bytes flow as the shared progress rule allows (lib/progress.ts progressThrottle), and once at the end. */
     onProgress?: (p: DumpProgress) => void;
+    /** Called at most every 250 ms (LIVE_INTERVAL_MS) while bytes flow, for a live bar in a terminal; never with final. */
+    onTick?: (p: DumpProgress) => void;
     /** Expected dump size (preflight's estimate), for percentages: the throttle allows a line per 10% of it. */
     expectedBytes?: number;
     /** Size of each staged block and of each upload buffer. @default 8 MiB (max blob: 50,000 blocks) */
@@ -228,15 +230,17 @@ export async function dumpToBlob(opts: DumpToBlobOptions): Promise<DumpToBlobRes
     const hash = createHash("sha256");
     const throttle = progressThrottle();
     const expectedBytes = opts.expectedBytes && opts.expectedBytes > 0 ? opts.expectedBytes : undefined;
-    const report = (final: boolean) => {
-        if (!onProgress) return;
+    const report = (final: boolean, to: ((p: DumpProgress) => void) | undefined = onProgress) => {
+        if (!to) return;
         const elapsedMs = Date.now() - started;
         try {
-            onProgress({ bytes, elapsedMs, bytesPerSec: elapsedMs > 0 ? Math.round((bytes * 1000) / elapsedMs) : 0, expectedBytes, final });
+            to({ bytes, elapsedMs, bytesPerSec: elapsedMs > 0 ? Math.round((bytes * 1000) / elapsedMs) : 0, expectedBytes, final });
         } catch {
             // A progress callback must not break the dump.
         }
     };
+    const onTick = opts.onTick;
+    let lastTick = started;
     const counter = new Transform({
         transform(chunk: Buffer, _enc, cb) {
             bytes += chunk.length;
@@ -249,6 +253,10 @@ export async function dumpToBlob(opts: DumpToBlobOptions): Promise<DumpToBlobRes
             }
             hash.update(chunk);
             if (onProgress && throttle.due(bytes, expectedBytes)) report(false);
+            if (onTick && Date.now() - lastTick >= LIVE_INTERVAL_MS) {
+                lastTick = Date.now();
+                report(false, onTick);
+            }
             cb(null, chunk);
         },
         // End the upload (which commits the block list) only once pg_dump has exited cleanly.

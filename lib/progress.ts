@@ -7,7 +7,106 @@ import { redact } from "./redact";
 
 export function progress(stage: string, message: string): void {
     if (process.env.A2H_QUIET === "1") return;
-    process.stderr.write(redact(`[${stage}] ${message}`) + "\n");
+    process.stderr.write(clearLiveLine(process.stderr) + redact(`[${stage}] ${message}`) + "\n");
+}
+
+/**
+ * The live bar (a terminal only): one line, redrawn in place with \r, for the dump and the
+ * restore of a rehearsal run in a terminal. Under Pulumi, in CI or with output redirected, stderr
+ * is not a terminal and the throttled lines above are all there is; `A2H_PROGRESS=lines` asks for
+ * them in a terminal too.
+ */
+export const LIVE_INTERVAL_MS = 250;
+
+/** A stream's state, kept on the stream object itself: providers capture no module-level state. */
+interface LiveState {
+    /** A bar is drawn on the current line (so a plain line must clear it first). */
+    showing: boolean;
+}
+const LIVE_KEY = "__a2hLiveProgress";
+
+function liveState(stream: NodeJS.WritableStream): LiveState {
+    const s = stream as unknown as Record<string, LiveState | undefined>;
+    return (s[LIVE_KEY] ??= { showing: false });
+}
+
+/** "\r" + erase-line when a bar is on the current line (it is then gone), else "". */
+function clearLiveLine(stream: NodeJS.WritableStream): string {
+    const state = (stream as unknown as Record<string, LiveState | undefined>)[LIVE_KEY];
+    if (!state?.showing) return "";
+    state.showing = false;
+    return "\r\x1b[K";
+}
+
+/**
+ * Erases a live bar from stderr's current line, if one is drawn: for writers of other lines to the
+ * same terminal (the rehearsal's own log on stdout), so that a line never starts after a bar.
+ */
+export function endLiveLine(): void {
+    const c = clearLiveLine(process.stderr);
+    if (c) process.stderr.write(c);
+}
+
+/** True when long work should draw a live bar on `stream`: a terminal, not quiet, not A2H_PROGRESS=lines. */
+export function liveProgressWanted(stream: { isTTY?: boolean } = process.stderr, env: NodeJS.ProcessEnv = process.env): boolean {
+    return stream.isTTY === true && env.A2H_QUIET !== "1" && env.A2H_PROGRESS !== "lines";
+}
+
+/**
+ * One bar line, at most `columns - 1` characters (a line that wraps cannot be redrawn with \r):
+ * "[DumpToBlob] dump+upload [=======>       ]  45% 420.0 MiB/930.0 MiB 45.0 MiB/s ETA 11s".
+ * Without a total, or past an estimated one, no bar, percentage or ETA: bytes, rate and time.
+ */
+export function renderBar(stage: string, label: string, done: number, elapsedMs: number, total?: number, columns = 80): string {
+    const known = total !== undefined && total > 0 && done <= total;
+    // Compact, so that an 80-column terminal shows it whole: bytes/total, rate, ETA (or elapsed).
+    const rate = elapsedMs > 0 ? (done * 1000) / elapsedMs : 0;
+    const text = known
+        ? `${formatBytes(done)}/${formatBytes(total)} ${formatBytes(rate)}/s${rate > 0 && done < total ? ` ETA ${formatDuration(((total - done) / rate) * 1000)}` : ""}`
+        : `${formatBytes(done)} ${formatBytes(rate)}/s, ${formatDuration(elapsedMs)}`;
+    const head = `[${stage}] ${label} `;
+    const max = Math.max(20, columns - 1);
+    let line: string;
+    if (known) {
+        const fraction = Math.min(1, done / total);
+        const pct = `${String(Math.floor(fraction * 100)).padStart(3)}% `;
+        const width = Math.max(5, Math.min(30, max - head.length - pct.length - text.length - 3));
+        const full = Math.floor(fraction * width);
+        const bar = "=".repeat(full) + (full < width ? ">" : "") + " ".repeat(Math.max(0, width - full - 1));
+        line = `${head}[${bar}] ${pct}${text}`;
+    } else {
+        line = `${head}${text}`;
+    }
+    return redact(line.length > max ? line.slice(0, max - 1) + "…" : line);
+}
+
+export interface LiveBar {
+    /** Redraws the bar for `done` of `total` (at most every LIVE_INTERVAL_MS unless `force`). */
+    update(done: number, total?: number, force?: boolean): void;
+    /** Removes the bar from the line (the caller then writes its final line). */
+    clear(): void;
+}
+
+/** A live bar for one piece of work, started now, drawn on `stream` (stderr). */
+export function liveBar(stage: string, label: string, opts: { stream?: NodeJS.WritableStream & { columns?: number }; now?: () => number } = {}): LiveBar {
+    const stream = opts.stream ?? process.stderr;
+    const now = opts.now ?? (() => Date.now());
+    const started = now();
+    let lastAt = -Infinity;
+    return {
+        update(done: number, total?: number, force = false): void {
+            const t = now();
+            if (!force && t - lastAt < LIVE_INTERVAL_MS) return;
+            lastAt = t;
+            const line = renderBar(stage, label, done, t - started, total, stream.columns || 80);
+            stream.write(`\r${line}\x1b[K`);
+            liveState(stream).showing = true;
+        },
+        clear(): void {
+            const c = clearLiveLine(stream);
+            if (c) stream.write(c);
+        },
+    };
 }
 
 /**

@@ -26,7 +26,8 @@ export const AZURITE_ACCOUNT_KEY =
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
 const PORT_FILE = "azurite-blob.port";
-const START_TIMEOUT_MS = 30_000;
+// Generous: on a crowded machine (load average 20-30 on 2 cores) loading Azurite alone took over 30 s.
+const START_TIMEOUT_MS = 120_000;
 const STOP_TIMEOUT_MS = 10_000;
 const OUTPUT_TAIL_LINES = 40;
 

@@ -19,6 +19,7 @@ import * as heroku from "../lib/heroku";
 import { parseDatabaseUrl } from "../lib/pg";
 import { REHEARSAL_SOURCE_DIR_ENV } from "../lib/retire";
 import { redact, registerSecret } from "../lib/redact";
+import { endLiveLine } from "../lib/progress";
 import { RehearsalEngine, type Step } from "./engine";
 import { acquireLock } from "./lock";
 import { freezeInEffect, freezeStatusSentence, type FreezeRecord, type FreezeSpec } from "../lib/freeze";
@@ -46,6 +47,7 @@ export interface Services {
 }
 
 function log(line: string): void {
+    endLiveLine(); // a live progress bar on the same terminal (stderr) ends first
     process.stdout.write(redact(line) + "\n");
 }
 

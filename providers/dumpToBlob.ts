@@ -18,7 +18,7 @@ import { DEFAULT_DUMP_COMPRESSION, checkDumpCompression, dumpCompressionArgs, lo
 import { ConfigError } from "../lib/errors";
 import { pgToolVersion } from "../lib/pgbin";
 import { serverVersion } from "../lib/pg";
-import { formatBytes, formatDuration, formatRate, progress } from "../lib/progress";
+import { formatBytes, formatDuration, formatRate, liveBar, liveProgressWanted, progress } from "../lib/progress";
 import { ensureFrozen, guardedStage, stageGuard, type FreezeState } from "../lib/stage";
 import { configureSource, sourceConnection, type SourceAware } from "./configured";
 import type { SourceSettings } from "../lib/config";
@@ -99,6 +99,8 @@ export const dumpToBlobProvider: pulumi.dynamic.ResourceProvider<Inputs, Outputs
             const pgDumpArgs = [...DEFAULT_PG_DUMP_ARGS, ...dumpCompressionArgs(compression), ...(excluding ? exclude.map((e) => `--exclude-extension=${e}`) : [])];
             if (excluding) progress("DumpToBlob", `leaving out extensions: ${exclude.join(", ")}`);
             progress("DumpToBlob", `pg_dump of ${inputs.source.database} (PostgreSQL ${version.text}) -> ${inputs.storage.container}/${inputs.blobName}, compression ${compression.text}`);
+            // In a terminal (a rehearsal) one live line; otherwise (Pulumi, CI) the throttled lines.
+            const bar = liveProgressWanted() ? liveBar("DumpToBlob", "dump+upload") : undefined;
             const result = await dumpToBlob({
                 source,
                 target: blob,
@@ -107,9 +109,10 @@ export const dumpToBlobProvider: pulumi.dynamic.ResourceProvider<Inputs, Outputs
                 expectedBytes: inputs.expectedBytes,
                 // The final line is the "done" line below.
                 onProgress: (p) => {
-                    if (!p.final) progress("DumpToBlob", `dumped and uploaded ${formatRate(p.bytes, p.elapsedMs, p.expectedBytes)}${p.expectedBytes && p.bytes <= p.expectedBytes ? " (against preflight's estimate)" : ""}`);
+                    if (!p.final && !bar) progress("DumpToBlob", `dumped and uploaded ${formatRate(p.bytes, p.elapsedMs, p.expectedBytes)}${p.expectedBytes && p.bytes <= p.expectedBytes ? " (against preflight's estimate)" : ""}`);
                 },
-            });
+                onTick: bar ? (p) => bar.update(p.bytes, p.expectedBytes) : undefined,
+            }).finally(() => bar?.clear());
             progress("DumpToBlob", `done: ${formatBytes(result.bytes)} in ${formatDuration(result.durationMs)} at ${formatBytes(result.durationMs > 0 ? (result.bytes * 1000) / result.durationMs : 0)}/s, sha256 ${result.sha256.slice(0, 12)}…`);
             const outs: Outputs = {
                 ...inputs,

@@ -590,3 +590,19 @@ describe("Heroku emulator", () => {
         assert.equal(fs.existsSync(ca), false);
     });
 });
+
+test("restore downloader: curl from PATH, like Heroku's htcat a process of its own; Node when asked or when there is no curl", async () => {
+    const { curlDownloader } = await import("../emulator/heroku/restore");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "curl-bin-"));
+    try {
+        const fake = path.join(dir, "curl");
+        fs.writeFileSync(fake, "#!/bin/sh\n", { mode: 0o755 });
+        assert.equal(curlDownloader({ PATH: `/nonexistent${path.delimiter}${dir}` }), fake);
+        assert.equal(curlDownloader({ PATH: dir, HEROKU_EMULATOR_DOWNLOADER: "node" }), undefined);
+        assert.equal(curlDownloader({ PATH: "/nonexistent" }), undefined);
+        fs.chmodSync(fake, 0o644);
+        if (process.getuid?.() !== 0) assert.equal(curlDownloader({ PATH: dir }), undefined, "not executable");
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+});

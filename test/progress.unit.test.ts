@@ -56,3 +56,80 @@ test("formatRate: bytes, share of the total, rate and ETA; past an estimated tot
     assert.equal(formatRate(1200 * MiB, 20_000, 1000 * MiB), "1.2 GiB in 20s at 60.0 MiB/s");
     assert.equal(formatRate(5 * MiB, 0), "5.0 MiB in 0s at 0 B/s");
 });
+
+test("liveProgressWanted: a terminal only, and neither quiet nor A2H_PROGRESS=lines", async () => {
+    const { liveProgressWanted } = await import("../lib/progress");
+    assert.equal(liveProgressWanted({ isTTY: true }, {}), true);
+    assert.equal(liveProgressWanted({ isTTY: false }, {}), false, "Pulumi, CI, a redirect: lines");
+    assert.equal(liveProgressWanted({}, {}), false);
+    assert.equal(liveProgressWanted({ isTTY: true }, { A2H_QUIET: "1" }), false);
+    assert.equal(liveProgressWanted({ isTTY: true }, { A2H_PROGRESS: "lines" }), false);
+});
+
+test("renderBar: stage, bar, percentage, bytes against the total, rate and ETA, fitted to the terminal", async () => {
+    const { renderBar } = await import("../lib/progress");
+    const MiB = 1024 * 1024;
+    assert.equal(
+        renderBar("DumpToBlob", "dump+upload", 300 * MiB, 10_000, 1000 * MiB, 120),
+        "[DumpToBlob] dump+upload [=========>                    ]  30% 300.0 MiB/1000.0 MiB 30.0 MiB/s ETA 23s",
+    );
+    assert.equal(
+        renderBar("DumpToBlob", "dump+upload", 1000 * MiB, 20_000, 1000 * MiB, 120),
+        "[DumpToBlob] dump+upload [==============================] 100% 1000.0 MiB/1000.0 MiB 50.0 MiB/s",
+    );
+    // Past an estimated total (preflight's guess was low) and without one: no bar, no ETA, the time so far.
+    assert.equal(renderBar("DumpToBlob", "dump+upload", 1200 * MiB, 20_000, 1000 * MiB, 100), "[DumpToBlob] dump+upload 1.2 GiB 60.0 MiB/s, 20s");
+    assert.equal(renderBar("HerokuRestore", "r001", 5 * MiB, 1000, undefined, 100), "[HerokuRestore] r001 5.0 MiB 5.0 MiB/s, 1s");
+    // An 80-column terminal shows it whole with a shorter bar; a narrower one cuts it, and a line never wraps
+    // (a wrapped line cannot be redrawn with \r).
+    assert.equal(
+        renderBar("DumpToBlob", "dump+upload", 300 * MiB, 10_000, 1000 * MiB, 80),
+        "[DumpToBlob] dump+upload [==>    ]  30% 300.0 MiB/1000.0 MiB 30.0 MiB/s ETA 23s",
+    );
+    const narrow = renderBar("DumpToBlob", "dump+upload", 300 * MiB, 10_000, 1000 * MiB, 40);
+    assert.equal(narrow.length, 39);
+    assert.match(narrow, /^\[DumpToBlob\] dump\+upload \[=>   \]  30% .*…$/);
+});
+
+test("liveBar: redraws one line in place at most every 250 ms; a plain progress line clears it first", async () => {
+    const { liveBar, progress, LIVE_INTERVAL_MS } = await import("../lib/progress");
+    const out: string[] = [];
+    const stream = { columns: 100, write: (s: string) => void out.push(s) } as unknown as NodeJS.WritableStream & { columns: number };
+    let t = 0;
+    const bar = liveBar("DumpToBlob", "dump+upload", { stream, now: () => t });
+    t = 1000;
+    bar.update(10, 100);
+    t += LIVE_INTERVAL_MS - 1;
+    bar.update(20, 100);
+    assert.equal(out.length, 1, "not again within the interval");
+    t += 1;
+    bar.update(30, 100);
+    assert.equal(out.length, 2);
+    assert.ok(out.every((l) => l.startsWith("\r[DumpToBlob] dump+upload [") && l.endsWith("\x1b[K") && !l.includes("\n")), JSON.stringify(out));
+    assert.match(out[1], / 30% 30 B\/100 B 24 B\/s ETA 3s\x1b\[K$/);
+    bar.update(40, 100, true);
+    assert.equal(out.length, 3, "force draws at once");
+    bar.clear();
+    assert.equal(out[3], "\r\x1b[K");
+    bar.clear();
+    assert.equal(out.length, 4, "nothing to clear twice");
+
+    // On stderr: a progress() line while the bar shows starts by erasing it.
+    const written: string[] = [];
+    const real = process.stderr.write;
+    const quiet = process.env.A2H_QUIET;
+    delete process.env.A2H_QUIET;
+    process.stderr.write = ((s: string) => (written.push(String(s)), true)) as typeof process.stderr.write;
+    try {
+        const onStderr = liveBar("HerokuRestore", "r001", { now: () => t });
+        onStderr.update(50, 100, true);
+        progress("HerokuRestore", "r001: running");
+        progress("HerokuRestore", "r001 succeeded");
+    } finally {
+        process.stderr.write = real;
+        if (quiet !== undefined) process.env.A2H_QUIET = quiet;
+    }
+    assert.equal(written.length, 3);
+    assert.equal(written[1], "\r\x1b[K[HerokuRestore] r001: running\n");
+    assert.equal(written[2], "[HerokuRestore] r001 succeeded\n");
+});

@@ -15,8 +15,10 @@
  * pg_restore that ran to the end with "errors ignored on restore: N" is a success with
  * `warnings = N` (the CLI shows "Finished with N warnings").
  */
+import * as fs from "fs";
 import * as http from "http";
 import * as https from "https";
+import * as path from "path";
 import { spawn, ChildProcess } from "child_process";
 import type { IncomingMessage } from "http";
 import type { AddonRecord, TransferRecord } from "./state";
@@ -155,6 +157,121 @@ function pipeDownloadInto(
         track.children.delete(child);
         await Promise.race([downloaded, new Promise((r) => setTimeout(r, 1000))]);
         return { code, signal, stdout, length, downloadError };
+    });
+}
+
+/**
+ * Heroku's transfer downloads with htcat, a process of its own piped into pg_restore: the bytes
+ * never pass through the transfer service's own code. The emulator does the same with curl when it
+ * is installed (the archive goes from curl's stdout straight into pg_restore's stdin, an OS pipe),
+ * so that the rehearsal's restore does not also load the Node process that runs the Pulumi program.
+ * `HEROKU_EMULATOR_DOWNLOADER=node` (or no curl on PATH) streams through Node instead.
+ */
+export function curlDownloader(env: NodeJS.ProcessEnv = process.env): string | undefined {
+    if (env.HEROKU_EMULATOR_DOWNLOADER === "node") return undefined;
+    for (const dir of (env.PATH ?? "").split(path.delimiter).filter(Boolean)) {
+        const bin = path.join(dir, "curl");
+        try {
+            fs.accessSync(bin, fs.constants.X_OK);
+            return bin;
+        } catch {
+            // not here
+        }
+    }
+    return undefined;
+}
+
+/** Bytes a process has written so far (/proc/<pid>/io wchar, Linux); undefined elsewhere. */
+function writtenBytes(pid: number | undefined): number | undefined {
+    if (pid === undefined) return undefined;
+    try {
+        const m = /^wchar:\s*(\d+)$/m.exec(fs.readFileSync(`/proc/${pid}/io`, "utf8"));
+        return m ? Number(m[1]) : undefined;
+    } catch {
+        return undefined;
+    }
+}
+
+/**
+ * `curl URL | child` where `child` is spawned by `spawnChild(stdin)` with curl's stdout as its
+ * stdin. Resolves when both have exited. Download progress is curl's written bytes, read every
+ * 500 ms; `onDownloadEnd` when curl exits cleanly.
+ */
+function pipeCurlInto(
+    curl: string,
+    url: string,
+    spawnChild: (stdin: NodeJS.ReadableStream) => ChildProcess,
+    track: { requests: Set<http.ClientRequest>; children: Set<ChildProcess> },
+    onBytes?: (n: number) => void,
+    onDownloadEnd?: () => void,
+): Promise<ProcResult & { length: number | null; downloadError?: Error }> {
+    const dl = spawn(curl, ["--silent", "--show-error", "--fail", "--user-agent", "htcat (heroku-emulator)", "--write-out", "%{stderr}downloaded %{size_download}\\n", "--config", "-"], { stdio: ["pipe", "pipe", "pipe"] });
+    // The signed URL goes in on stdin, not in the arguments (which any local user can read).
+    dl.stdin?.on("error", () => undefined);
+    dl.stdin?.end(`url = "${url.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"\n`);
+    let curlErr = "";
+    dl.stderr?.setEncoding("utf8");
+    dl.stderr?.on("data", (d: string) => {
+        if (curlErr.length < 2000) curlErr += d;
+    });
+    const child = spawnChild(dl.stdout!);
+    // The parent keeps no end of the pipe: only pg_restore reads it.
+    dl.stdout!.destroy();
+    track.children.add(dl);
+    track.children.add(child);
+    let reported = 0;
+    const report = () => {
+        const n = writtenBytes(dl.pid);
+        if (n !== undefined && n > reported) {
+            onBytes?.(n - reported);
+            reported = n;
+        }
+    };
+    const timer = setInterval(report, 500);
+    const curlExit = new Promise<{ code: number | null }>((resolve) => {
+        dl.on("close", (code) => resolve({ code }));
+        dl.on("error", () => resolve({ code: 127 }));
+    });
+    let childExited = false;
+    let stdout = "";
+    child.stdout?.setEncoding("utf8");
+    child.stdout?.on("data", (d: string) => {
+        stdout += d;
+    });
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+        child.on("close", (code, signal) => {
+            childExited = true;
+            resolve({ code, signal });
+        });
+        child.on("error", () => resolve({ code: 127, signal: null }));
+    });
+    let downloadError: Error | undefined;
+    const downloaded = curlExit.then(({ code }) => {
+        report();
+        // The exact count, from curl itself (the last /proc reading may predate its last write).
+        const total = /^downloaded (\d+)$/m.exec(curlErr)?.[1];
+        if (total !== undefined && Number(total) > reported) {
+            onBytes?.(Number(total) - reported);
+            reported = Number(total);
+        }
+        curlErr = curlErr.replace(/^downloaded \d+\n?/m, "");
+        if (code === 0) onDownloadEnd?.();
+        else if (!childExited) {
+            const why = curlErr.trim().split("\n").pop()?.replace(/^curl: \(\d+\)\s*/, "") || `curl exited with code ${code}`;
+            downloadError = new TransferFailure(`download failed: ${redact(why)}`);
+        }
+    });
+    return exited.then(async ({ code, signal }) => {
+        if (dl.exitCode === null && dl.signalCode === null) {
+            // pg_restore is done (or failed) before the download: nothing reads it any more.
+            await Promise.race([curlExit, new Promise((r) => setTimeout(r, 1000))]);
+            if (dl.exitCode === null && dl.signalCode === null) dl.kill("SIGTERM");
+        }
+        await downloaded;
+        clearInterval(timer);
+        track.children.delete(dl);
+        track.children.delete(child);
+        return { code, signal, stdout, length: null, downloadError };
     });
 }
 
@@ -298,10 +415,8 @@ export function startRestore(transfer: TransferRecord, addon: AddonRecord, reque
 
         // 4. Stream the archive into pg_restore as the database user.
         addLog(`Running pg_restore ${restoreArgs.filter((a) => !a.startsWith("--host") && !a.startsWith("--port")).join(" ")}`, "internal");
-        const restore = spawn(deps.pgRestorePath, restoreArgs, { env: pgEnv, stdio: ["pipe", "pipe", "pipe"] });
         let ignored: number | undefined;
         let pending = "";
-        restore.stderr?.setEncoding("utf8");
         const onLine = (line: string) => {
             const l = line.trim();
             if (!l) return;
@@ -309,26 +424,30 @@ export function startRestore(transfer: TransferRecord, addon: AddonRecord, reque
             if (m) ignored = Number(m[1]);
             addLog(l);
         };
-        restore.stderr?.on("data", (d: string) => {
-            pending += d;
-            const lines = pending.split("\n");
-            pending = lines.pop() ?? "";
-            lines.forEach(onLine);
-            touch();
-        });
-        const result = await pipeDownloadInto(
-            transfer.from_url,
-            restore,
-            track,
-            (n) => {
-                transfer.processed_bytes += n;
+        const startRestoreProcess = (stdin: "pipe" | NodeJS.ReadableStream): ChildProcess => {
+            const restore = spawn(deps.pgRestorePath, restoreArgs, { env: pgEnv, stdio: [stdin as "pipe", "pipe", "pipe"] });
+            restore.stderr?.setEncoding("utf8");
+            restore.stderr?.on("data", (d: string) => {
+                pending += d;
+                const lines = pending.split("\n");
+                pending = lines.pop() ?? "";
+                lines.forEach(onLine);
                 touch();
-            },
-            () => {
-                addLog("waiting for download to complete");
-                addLog("download done");
-            },
-        );
+            });
+            return restore;
+        };
+        const onBytes = (n: number) => {
+            transfer.processed_bytes += n;
+            touch();
+        };
+        const onDownloadEnd = () => {
+            addLog("waiting for download to complete");
+            addLog("download done");
+        };
+        const curl = curlDownloader();
+        const result = curl
+            ? await pipeCurlInto(curl, transfer.from_url, (stdin) => startRestoreProcess(stdin), track, onBytes, onDownloadEnd)
+            : await pipeDownloadInto(transfer.from_url, startRestoreProcess("pipe"), track, onBytes, onDownloadEnd);
         if (pending) onLine(pending);
         addLog("waiting for restore to complete");
         addLog("restore done");
