@@ -8,6 +8,7 @@ import { applyFreeze, freezeInEffect, freezeStatusSentence, liftFreeze, type Dum
 import { deleteBlob } from "./blob";
 import { progress } from "./progress";
 import type { BlobTarget, PgConnection } from "./types";
+import type { SourceSettings } from "./config";
 
 export interface FreezeState {
     spec: FreezeSpec;
@@ -21,13 +22,40 @@ export interface StageGuard {
     dump?: { target: BlobTarget; blobName: string };
 }
 
-/** The inputs every stage after the freeze carries for its failure path. */
+/**
+ * The one input every stage from the dump on carries, built once by the component: the source
+ * (the dump reads it; a failure lifts a read-only freeze on it), the freeze, whether to lift it
+ * on failure, and the dump's blob (the dump writes it; a failure deletes it). Secret as a whole:
+ * it holds the storage account key.
+ */
 export interface GuardInputs {
+    source: SourceSettings;
     freeze: FreezeState;
     unfreezeOnFailure: boolean;
     storage: Omit<BlobTarget, "accountKey">;
     accountKey: string;
     blobName: string;
+}
+
+/**
+ * A stage's guard from its inputs or recorded outputs. State written before the guard was one
+ * input holds the six at the top level; it is read the same way, so such a stack diffs without
+ * replacing anything.
+ */
+export function guardOf(props: { guard?: GuardInputs } & Partial<GuardInputs>): GuardInputs {
+    if (props.guard) return props.guard;
+    const { source, freeze, unfreezeOnFailure, storage, accountKey, blobName } = props;
+    if (!source || !freeze || unfreezeOnFailure === undefined || !storage || accountKey === undefined || blobName === undefined) {
+        throw new Error("the stage's inputs carry neither `guard` nor the six inputs it replaced (source, freeze, unfreezeOnFailure, storage, accountKey, blobName)");
+    }
+    return { source, freeze, unfreezeOnFailure, storage, accountKey, blobName };
+}
+
+/** Outputs without the six top-level keys of the old shape (an update rewrites them as `guard`). */
+export function dropLegacyGuard<T extends object>(props: T): T {
+    const out = { ...props } as Record<string, unknown>;
+    for (const k of ["source", "freeze", "unfreezeOnFailure", "storage", "accountKey", "blobName"]) delete out[k];
+    return out as T;
 }
 
 export function stageGuard(inputs: GuardInputs): StageGuard {

@@ -14,11 +14,9 @@ import type { ArgsOf } from "./args";
 import { progress } from "../lib/progress";
 import * as heroku from "../lib/heroku";
 import { applyDatabaseSettings, applyHerokuSettings, type AppliedSetting } from "../lib/settingsApply";
-import { guardedStage, stageGuard, type FreezeState } from "../lib/stage";
+import { guardedStage, stageGuard, type GuardInputs } from "../lib/stage";
 import { configureSource, sourceConnection, type SourceAware } from "./configured";
-import type { SourceSettings } from "../lib/config";
 import type { PlannedSetting } from "../lib/settings";
-import type { BlobLocation } from "./dumpToBlob";
 
 /** What the provider receives; ApplySettingsArgs is the same with each field accepting an Output. */
 export interface ApplySettingsInputs {
@@ -31,12 +29,8 @@ export interface ApplySettingsInputs {
     /** lib/settings.ts plan.database and plan.heroku. */
     database: PlannedSetting[];
     heroku: PlannedSetting[];
-    source: SourceSettings;
-    freeze: FreezeState;
-    unfreezeOnFailure: boolean;
-    storage: BlobLocation;
-    accountKey: string;
-    blobName: string;
+    /** Secret (the account key): the source, the freeze, the dump's blob and what a failure undoes (lib/stage.ts). */
+    guard: GuardInputs;
 }
 export type ApplySettingsArgs = ArgsOf<ApplySettingsInputs>;
 
@@ -71,8 +65,8 @@ export const applySettingsProvider: pulumi.dynamic.ResourceProvider<Inputs, Outp
     },
 
     async create(inputs: Inputs) {
-        const source = sourceConnection(inputs.source, this.sourcePassword);
-        return guardedStage("ApplySettings", stageGuard(inputs), { source }, async () => {
+        const source = sourceConnection(inputs.guard.source, this.sourcePassword);
+        return guardedStage("ApplySettings", stageGuard(inputs.guard), { source }, async () => {
             const db = await applyDatabaseSettings(inputs.targetUrl, inputs.database);
             const applied = [...db, ...(await applyHerokuSettings(heroku.herokuEndpointsFromEnv(), inputs.addonId, inputs.addonName, inputs.heroku))];
             const notApplied = (db.refused ?? []).map((r) => ({ ...r, reason: `${inputs.addonName} refused the source's server parameter: ${r.error}` }));
@@ -99,8 +93,8 @@ export class ApplySettings extends pulumi.dynamic.Resource {
         super(
             applySettingsProvider,
             name,
-            { ...args, targetUrl: pulumi.secret(args.targetUrl), accountKey: pulumi.secret(args.accountKey), applied: undefined, notApplied: undefined, appliedNames: undefined, appliedAt: undefined },
-            { ...opts, additionalSecretOutputs: ["targetUrl", "accountKey"] },
+            { ...args, targetUrl: pulumi.secret(args.targetUrl), guard: pulumi.secret(args.guard), applied: undefined, notApplied: undefined, appliedNames: undefined, appliedAt: undefined },
+            { ...opts, additionalSecretOutputs: ["targetUrl", "guard"] },
             "migration",
             "ApplySettings",
         );
