@@ -623,14 +623,7 @@ test("the SourceChecksums provider computes the source side ahead, and never fai
     const target = await fx.copy("source-checksums");
     const { password, ...settings } = fx.source;
     const inputs = {
-        guard: {
-            source: { ...settings, sslmode: "disable" as const },
-            freeze: { spec: { mode: "none" as const, app: "a", scaleDown: [] }, record: { mode: "none" as const, app: "a", maintenanceBefore: false, formationBefore: [], readOnlyBefore: "", appliedAt: "" } },
-            unfreezeOnFailure: true,
-            storage: { accountName: "x", blobEndpoint: "http://127.0.0.1:1/x", container: "c" },
-            accountKey: "a2V5",
-            blobName: "b.dump",
-        },
+        source: { ...settings, sslmode: "disable" as const },
         targetUrl: `postgres://${target.user}:${target.password}@${target.host}:${target.port}/${target.database}?sslmode=disable`,
         dumpEtag: "\"0x8DC1\"",
         excludeTables: [{ table: "public.products", reason: "test" }],
