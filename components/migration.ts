@@ -25,7 +25,7 @@ import type { MigrationSettings } from "../lib/config";
 import { freezeStatusSentence } from "../lib/freeze";
 import { maskedShellCommand, shellQuote } from "../lib/maskedCommand";
 import type { PreflightResult } from "../lib/preflight";
-import type { FreezeState, GuardInputs } from "../lib/stage";
+import type { FreezeState } from "../lib/stage";
 import type { TableRowCount } from "../lib/types";
 import type { VerificationResult } from "../lib/verify";
 
@@ -80,8 +80,8 @@ export class Migration extends pulumi.ComponentResource {
         const targetCheck = createTargetCheck();
         const freeze = createWriteFreeze();
         const freezeState: pulumi.Output<FreezeState> = pulumi.all([freeze.spec, freeze.record]).apply(([spec, record]) => ({ spec, record }));
-        // The one input every stage from the dump on carries (lib/stage.ts GuardInputs): secret, as it holds the account key.
-        const guard: pulumi.Output<GuardInputs> = pulumi.secret({ source: s.source, freeze: freezeState, unfreezeOnFailure: s.freeze.unfreezeOnFailure, storage: store.location, accountKey: store.accountKey, blobName });
+        // The one input every stage from the dump on carries (lib/stage.ts GuardInputs); its account key is secret.
+        const guard = { source: s.source, freeze: freezeState, unfreezeOnFailure: s.freeze.unfreezeOnFailure, storage: store.location, accountKey: store.accountKey, blobName };
         const dump = createDump();
         const grant = createReadGrant();
         const restore = createRestore();

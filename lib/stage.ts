@@ -25,8 +25,8 @@ export interface StageGuard {
 /**
  * The one input every stage from the dump on carries, built once by the component: the source
  * (the dump reads it; a failure lifts a read-only freeze on it), the freeze, whether to lift it
- * on failure, and the dump's blob (the dump writes it; a failure deletes it). Secret as a whole:
- * it holds the storage account key.
+ * on failure, and the dump's blob (the dump writes it; a failure deletes it). Only its account
+ * key is secret (providers/args.ts guardInput).
  */
 export interface GuardInputs {
     source: SourceSettings;

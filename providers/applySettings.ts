@@ -10,7 +10,7 @@
  * every stage after it). Delete changes nothing: the settings stay on the kept database.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { ArgsOf } from "./args";
+import { guardInput, type GuardedArgsOf } from "./args";
 import { progress } from "../lib/progress";
 import * as heroku from "../lib/heroku";
 import { applyDatabaseSettings, applyHerokuSettings, type AppliedSetting } from "../lib/settingsApply";
@@ -29,10 +29,10 @@ export interface ApplySettingsInputs {
     /** lib/settings.ts plan.database and plan.heroku. */
     database: PlannedSetting[];
     heroku: PlannedSetting[];
-    /** Secret (the account key): the source, the freeze, the dump's blob and what a failure undoes (lib/stage.ts). */
+    /** The source, the freeze, the dump's blob and what a failure undoes (lib/stage.ts); its account key is secret. */
     guard: GuardInputs;
 }
-export type ApplySettingsArgs = ArgsOf<ApplySettingsInputs>;
+export type ApplySettingsArgs = GuardedArgsOf<ApplySettingsInputs>;
 
 type Inputs = ApplySettingsInputs;
 interface Outputs extends Inputs {
@@ -93,7 +93,7 @@ export class ApplySettings extends pulumi.dynamic.Resource {
         super(
             applySettingsProvider,
             name,
-            { ...args, targetUrl: pulumi.secret(args.targetUrl), guard: pulumi.secret(args.guard), applied: undefined, notApplied: undefined, appliedNames: undefined, appliedAt: undefined },
+            { ...args, targetUrl: pulumi.secret(args.targetUrl), guard: guardInput(args.guard), applied: undefined, notApplied: undefined, appliedNames: undefined, appliedAt: undefined },
             { ...opts, additionalSecretOutputs: ["targetUrl", "guard"] },
             "migration",
             "ApplySettings",

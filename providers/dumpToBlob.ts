@@ -12,7 +12,7 @@
  * secret so Pulumi encrypts it in state; it is needed by `delete`, which runs from state alone.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { ArgsOf } from "./args";
+import { guardInput, type GuardedArgsOf } from "./args";
 import { DEFAULT_PG_DUMP_ARGS, blobInfo, deleteBlob, dumpToBlob } from "../lib/blob";
 import { DEFAULT_DUMP_COMPRESSION, checkDumpCompression, dumpCompressionArgs, localCompressionOffer, parseDumpCompression } from "../lib/compression";
 import { ConfigError } from "../lib/errors";
@@ -27,7 +27,7 @@ export type BlobLocation = Omit<BlobTarget, "accountKey">;
 
 /** What the provider receives; DumpToBlobArgs is the same with each field accepting an Output. */
 export interface DumpToBlobInputs {
-    /** Secret (the account key): the source dumped, the blob written, the freeze and what a failure undoes (lib/stage.ts). */
+    /** The source dumped, the blob written, the freeze and what a failure undoes (lib/stage.ts); its account key is secret. */
     guard: GuardInputs;
     /** Extensions to leave out of the dump (preflight: Azure-only or acknowledged); needs pg_dump 17+. */
     excludeExtensions?: string[];
@@ -36,7 +36,7 @@ export interface DumpToBlobInputs {
     /** Preflight's estimate of the archive size, for the progress lines' percentage and ETA; never a reason to update. */
     expectedBytes?: number;
 }
-export type DumpToBlobArgs = ArgsOf<DumpToBlobInputs>;
+export type DumpToBlobArgs = GuardedArgsOf<DumpToBlobInputs>;
 
 type Inputs = DumpToBlobInputs;
 interface Outputs extends Inputs {
@@ -159,7 +159,7 @@ export class DumpToBlob extends pulumi.dynamic.Resource {
             name,
             {
                 ...args,
-                guard: pulumi.secret(args.guard),
+                guard: guardInput(args.guard),
                 blobName: undefined,
                 bytes: undefined, sha256: undefined, etag: undefined, durationMs: undefined,
                 pgDumpVersion: undefined, serverVersion: undefined, dumpedAt: undefined, logTail: undefined, archiveCompression: undefined,

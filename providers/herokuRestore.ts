@@ -8,7 +8,7 @@
  * dump never restores again, because a second restore would wipe writes made after cutover.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { ArgsOf } from "./args";
+import { guardInput, type GuardedArgsOf } from "./args";
 import * as heroku from "../lib/heroku";
 import { MigrationError } from "../lib/errors";
 import { freezeInEffect } from "../lib/freeze";
@@ -27,12 +27,12 @@ export interface HerokuRestoreInputs {
     backupUrl: string;
     dumpEtag: string;
     extensions: string[];
-    /** Secret (the account key): the source, the freeze, the dump's blob and what a failure undoes (lib/stage.ts). */
+    /** The source, the freeze, the dump's blob and what a failure undoes (lib/stage.ts); its account key is secret. */
     guard: GuardInputs;
     /** @default 240 */
     timeoutMinutes?: number;
 }
-export type HerokuRestoreArgs = ArgsOf<HerokuRestoreInputs>;
+export type HerokuRestoreArgs = GuardedArgsOf<HerokuRestoreInputs>;
 
 type Inputs = HerokuRestoreInputs;
 interface RestoreLog { created_at: string; message: string }
@@ -146,7 +146,7 @@ export class HerokuRestore extends pulumi.dynamic.Resource {
             {
                 ...args,
                 backupUrl: pulumi.secret(args.backupUrl),
-                guard: pulumi.secret(args.guard),
+                guard: guardInput(args.guard),
                 transferId: undefined, name: undefined, succeeded: undefined, processedBytes: undefined, sourceBytes: undefined,
                 warnings: undefined, warningLines: undefined, logs: undefined, startedAt: undefined, finishedAt: undefined,
             },

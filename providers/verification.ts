@@ -15,7 +15,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import type { ArgsOf } from "./args";
+import { guardInput, type GuardedArgsOf } from "./args";
 import { parseDatabaseUrl } from "../lib/pg";
 import { MigrationError, errorMessage } from "../lib/errors";
 import { progress } from "../lib/progress";
@@ -27,7 +27,7 @@ import type { TableRowCount } from "../lib/types";
 
 /** What the provider receives; VerificationArgs is the same with each field accepting an Output. */
 export interface VerificationInputs {
-    /** Secret (the account key): the source, the freeze, the dump's blob and what a failure undoes (lib/stage.ts). */
+    /** The source, the freeze, the dump's blob and what a failure undoes (lib/stage.ts); its account key is secret. */
     guard: GuardInputs;
     /** Secret. */
     targetUrl: string;
@@ -46,7 +46,7 @@ export interface VerificationInputs {
     /** Source checksums computed during the restore (SourceChecksums); used only if the source has not changed since. */
     sourceChecksums?: SourceChecksums | null;
 }
-export type VerificationArgs = ArgsOf<VerificationInputs>;
+export type VerificationArgs = GuardedArgsOf<VerificationInputs>;
 
 type Inputs = VerificationInputs;
 interface Outputs extends Inputs {
@@ -153,7 +153,7 @@ export class Verification extends pulumi.dynamic.Resource {
             {
                 ...args,
                 targetUrl: pulumi.secret(args.targetUrl),
-                guard: pulumi.secret(args.guard),
+                guard: guardInput(args.guard),
                 ok: undefined, tables: undefined, excluded: undefined, summary: undefined, verifiedAt: undefined, result: undefined, durationMs: undefined,
             },
             { ...opts, additionalSecretOutputs: ["targetUrl", "guard"] },
