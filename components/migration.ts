@@ -25,7 +25,7 @@ import type { MigrationSettings } from "../lib/config";
 import { freezeStatusSentence } from "../lib/freeze";
 import { maskedShellCommand, shellQuote } from "../lib/maskedCommand";
 import type { PreflightResult } from "../lib/preflight";
-import type { FreezeState } from "../lib/stage";
+import type { FreezeState, GuardInputs } from "../lib/stage";
 import type { TableRowCount } from "../lib/types";
 import type { VerificationResult } from "../lib/verify";
 
@@ -80,8 +80,8 @@ export class Migration extends pulumi.ComponentResource {
         const targetCheck = createTargetCheck();
         const freeze = createWriteFreeze();
         const freezeState: pulumi.Output<FreezeState> = pulumi.all([freeze.spec, freeze.record]).apply(([spec, record]) => ({ spec, record }));
-        // The one input every stage from the dump on carries (lib/stage.ts GuardInputs); its account key is secret.
-        const guard = { source: s.source, freeze: freezeState, unfreezeOnFailure: s.freeze.unfreezeOnFailure, storage: store.location, accountKey: store.accountKey, blobName };
+        // The one input every stage from the dump on carries (lib/stage.ts GuardInputs), and the account key beside it.
+        const guard: pulumi.Output<GuardInputs> = pulumi.output({ source: s.source, freeze: freezeState, unfreezeOnFailure: s.freeze.unfreezeOnFailure, storage: store.location, blobName });
         const dump = createDump();
         const grant = createReadGrant();
         const restore = createRestore();
@@ -201,6 +201,7 @@ export class Migration extends pulumi.ComponentResource {
         function createDump(): DumpToBlob {
             return new DumpToBlob(`${name}-dump`, {
                 guard,
+                accountKey: store.accountKey,
                 excludeExtensions: args.preflight.excludeExtensions ?? [],
                 compression: s.dump.compression.text,
                 expectedBytes: args.preflight.archiveBytesEstimate,
@@ -222,6 +223,7 @@ export class Migration extends pulumi.ComponentResource {
         function createRestore(): HerokuRestore {
             return new HerokuRestore(`${name}-restore`, {
                 guard,
+                accountKey: store.accountKey,
                 app: app.name,
                 appId: app.appId,
                 addonId: database.addonId,
@@ -249,6 +251,7 @@ export class Migration extends pulumi.ComponentResource {
             const plan = args.preflight.settings;
             return new ApplySettings(`${name}-settings`, {
                 guard,
+                accountKey: store.accountKey,
                 targetUrl: database.databaseUrl,
                 addonId: database.addonId,
                 addonName: database.addonName,
@@ -262,6 +265,7 @@ export class Migration extends pulumi.ComponentResource {
         function createVerification(): Verification {
             return new Verification(`${name}-verify`, {
                 guard,
+                accountKey: store.accountKey,
                 targetUrl: database.databaseUrl,
                 restoreId: restore.transferId,
                 excludeTables: s.verify.excludeTables,

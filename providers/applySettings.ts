@@ -10,7 +10,7 @@
  * every stage after it). Delete changes nothing: the settings stay on the kept database.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { guardInput, type GuardedArgsOf } from "./args";
+import type { ArgsOf } from "./args";
 import { progress } from "../lib/progress";
 import * as heroku from "../lib/heroku";
 import { applyDatabaseSettings, applyHerokuSettings, type AppliedSetting } from "../lib/settingsApply";
@@ -29,10 +29,12 @@ export interface ApplySettingsInputs {
     /** lib/settings.ts plan.database and plan.heroku. */
     database: PlannedSetting[];
     heroku: PlannedSetting[];
-    /** The source, the freeze, the dump's blob and what a failure undoes (lib/stage.ts); its account key is secret. */
+    /** The source, the freeze, the dump's blob and what a failure undoes (lib/stage.ts); the account key is its own input. */
     guard: GuardInputs;
+    /** Secret: the storage account key (deletes the dump after a failure). */
+    accountKey: string;
 }
-export type ApplySettingsArgs = GuardedArgsOf<ApplySettingsInputs>;
+export type ApplySettingsArgs = ArgsOf<ApplySettingsInputs>;
 
 type Inputs = ApplySettingsInputs;
 interface Outputs extends Inputs {
@@ -66,7 +68,7 @@ export const applySettingsProvider: pulumi.dynamic.ResourceProvider<Inputs, Outp
 
     async create(inputs: Inputs) {
         const source = sourceConnection(inputs.guard.source, this.sourcePassword);
-        return guardedStage("ApplySettings", stageGuard(inputs.guard), { source }, async () => {
+        return guardedStage("ApplySettings", stageGuard(inputs.guard, inputs.accountKey), { source }, async () => {
             const db = await applyDatabaseSettings(inputs.targetUrl, inputs.database);
             const applied = [...db, ...(await applyHerokuSettings(heroku.herokuEndpointsFromEnv(), inputs.addonId, inputs.addonName, inputs.heroku))];
             const notApplied = (db.refused ?? []).map((r) => ({ ...r, reason: `${inputs.addonName} refused the source's server parameter: ${r.error}` }));
@@ -93,8 +95,8 @@ export class ApplySettings extends pulumi.dynamic.Resource {
         super(
             applySettingsProvider,
             name,
-            { ...args, targetUrl: pulumi.secret(args.targetUrl), guard: guardInput(args.guard), applied: undefined, notApplied: undefined, appliedNames: undefined, appliedAt: undefined },
-            { ...opts, additionalSecretOutputs: ["targetUrl", "guard"] },
+            { ...args, targetUrl: pulumi.secret(args.targetUrl), accountKey: pulumi.secret(args.accountKey), applied: undefined, notApplied: undefined, appliedNames: undefined, appliedAt: undefined },
+            { ...opts, additionalSecretOutputs: ["targetUrl", "accountKey"] },
             "migration",
             "ApplySettings",
         );

@@ -12,7 +12,7 @@
  * secret so Pulumi encrypts it in state; it is needed by `delete`, which runs from state alone.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { guardInput, type GuardedArgsOf } from "./args";
+import type { ArgsOf } from "./args";
 import { DEFAULT_PG_DUMP_ARGS, blobInfo, deleteBlob, dumpToBlob } from "../lib/blob";
 import { DEFAULT_DUMP_COMPRESSION, checkDumpCompression, dumpCompressionArgs, localCompressionOffer, parseDumpCompression } from "../lib/compression";
 import { ConfigError } from "../lib/errors";
@@ -27,8 +27,10 @@ export type BlobLocation = Omit<BlobTarget, "accountKey">;
 
 /** What the provider receives; DumpToBlobArgs is the same with each field accepting an Output. */
 export interface DumpToBlobInputs {
-    /** The source dumped, the blob written, the freeze and what a failure undoes (lib/stage.ts); its account key is secret. */
+    /** The source dumped, the blob written, the freeze and what a failure undoes (lib/stage.ts); the account key is its own input. */
     guard: GuardInputs;
+    /** Secret: the storage account key (deletes the dump after a failure). */
+    accountKey: string;
     /** Extensions to leave out of the dump (preflight: Azure-only or acknowledged); needs pg_dump 17+. */
     excludeExtensions?: string[];
     /** pg_dump -Fc compression, a `dumpCompression` value ("0".."9", "lz4", "zstd:3"). @default "0" */
@@ -36,7 +38,7 @@ export interface DumpToBlobInputs {
     /** Preflight's estimate of the archive size, for the progress lines' percentage and ETA; never a reason to update. */
     expectedBytes?: number;
 }
-export type DumpToBlobArgs = GuardedArgsOf<DumpToBlobInputs>;
+export type DumpToBlobArgs = ArgsOf<DumpToBlobInputs>;
 
 type Inputs = DumpToBlobInputs;
 interface Outputs extends Inputs {
@@ -54,8 +56,8 @@ interface Outputs extends Inputs {
     logTail: string[];
 }
 
-function target(g: GuardInputs): BlobTarget {
-    return { ...g.storage, accountKey: g.accountKey };
+function target(g: GuardInputs, accountKey: string): BlobTarget {
+    return { ...g.storage, accountKey };
 }
 
 export const dumpToBlobProvider: pulumi.dynamic.ResourceProvider<Inputs, Outputs> & SourceAware = {
@@ -71,7 +73,7 @@ export const dumpToBlobProvider: pulumi.dynamic.ResourceProvider<Inputs, Outputs
         const same = (k: "source" | "storage" | "blobName") => JSON.stringify(o[k]) === JSON.stringify(n[k]);
         if (!same("source") || !same("storage") || !same("blobName") || JSON.stringify(o.freeze.spec) !== JSON.stringify(n.freeze.spec)) replaces.push("guard");
         if (replaces.length === 0) {
-            const info = await blobInfo(target(o), o.blobName);
+            const info = await blobInfo(target(o, olds.accountKey), o.blobName);
             if (!info || info.etag !== olds.etag) replaces.push("etag");
         }
         const changes = replaces.length > 0 || o.unfreezeOnFailure !== n.unfreezeOnFailure || (olds.compression ?? undefined) !== (news.compression ?? undefined);
@@ -82,8 +84,8 @@ export const dumpToBlobProvider: pulumi.dynamic.ResourceProvider<Inputs, Outputs
         const g = inputs.guard;
         const source = sourceConnection(g.source, this.sourcePassword);
         const ctx = { source };
-        const blob = target(g);
-        return guardedStage("DumpToBlob", stageGuard(g), ctx, async () => {
+        const blob = target(g, inputs.accountKey);
+        return guardedStage("DumpToBlob", stageGuard(g, inputs.accountKey), ctx, async () => {
             await ensureFrozen(g.freeze, ctx);
             const version = await serverVersion(source);
             const exclude = inputs.excludeExtensions ?? [];
@@ -136,7 +138,7 @@ export const dumpToBlobProvider: pulumi.dynamic.ResourceProvider<Inputs, Outputs
 
     async delete(_id: string, props: Outputs) {
         const g = guardOf(props);
-        const deleted = await deleteBlob(target(g), g.blobName);
+        const deleted = await deleteBlob(target(g, props.accountKey), g.blobName);
         progress("DumpToBlob", deleted ? `deleted dump ${g.storage.container}/${g.blobName}` : `dump ${g.blobName} was already gone`);
     },
 };
@@ -159,12 +161,12 @@ export class DumpToBlob extends pulumi.dynamic.Resource {
             name,
             {
                 ...args,
-                guard: guardInput(args.guard),
+                accountKey: pulumi.secret(args.accountKey),
                 blobName: undefined,
                 bytes: undefined, sha256: undefined, etag: undefined, durationMs: undefined,
                 pgDumpVersion: undefined, serverVersion: undefined, dumpedAt: undefined, logTail: undefined, archiveCompression: undefined,
             },
-            { ...opts, additionalSecretOutputs: ["guard"] },
+            { ...opts, additionalSecretOutputs: ["accountKey"] },
             "migration",
             "DumpToBlob",
         );

@@ -8,7 +8,7 @@
  * dump never restores again, because a second restore would wipe writes made after cutover.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { guardInput, type GuardedArgsOf } from "./args";
+import type { ArgsOf } from "./args";
 import * as heroku from "../lib/heroku";
 import { MigrationError } from "../lib/errors";
 import { freezeInEffect } from "../lib/freeze";
@@ -27,12 +27,14 @@ export interface HerokuRestoreInputs {
     backupUrl: string;
     dumpEtag: string;
     extensions: string[];
-    /** The source, the freeze, the dump's blob and what a failure undoes (lib/stage.ts); its account key is secret. */
+    /** The source, the freeze, the dump's blob and what a failure undoes (lib/stage.ts); the account key is its own input. */
     guard: GuardInputs;
+    /** Secret: the storage account key (deletes the dump after a failure). */
+    accountKey: string;
     /** @default 240 */
     timeoutMinutes?: number;
 }
-export type HerokuRestoreArgs = GuardedArgsOf<HerokuRestoreInputs>;
+export type HerokuRestoreArgs = ArgsOf<HerokuRestoreInputs>;
 
 type Inputs = HerokuRestoreInputs;
 interface RestoreLog { created_at: string; message: string }
@@ -60,7 +62,7 @@ export const herokuRestoreProvider: pulumi.dynamic.ResourceProvider<Inputs, Outp
     async create(inputs: Inputs) {
         const ep = heroku.herokuEndpointsFromEnv();
         const ctx = { source: sourceConnection(inputs.guard.source, this.sourcePassword) };
-        return guardedStage("HerokuRestore", stageGuard(inputs.guard), ctx, async () => {
+        return guardedStage("HerokuRestore", stageGuard(inputs.guard, inputs.accountKey), ctx, async () => {
             // A restore replaces the whole database. Once the app has been cut over to it, a new
             // dump (changed source settings, a deleted blob) must not silently wipe what was
             // written on Heroku since.
@@ -146,11 +148,11 @@ export class HerokuRestore extends pulumi.dynamic.Resource {
             {
                 ...args,
                 backupUrl: pulumi.secret(args.backupUrl),
-                guard: guardInput(args.guard),
+                accountKey: pulumi.secret(args.accountKey),
                 transferId: undefined, name: undefined, succeeded: undefined, processedBytes: undefined, sourceBytes: undefined,
                 warnings: undefined, warningLines: undefined, logs: undefined, startedAt: undefined, finishedAt: undefined,
             },
-            { ...opts, additionalSecretOutputs: ["backupUrl", "guard"] },
+            { ...opts, additionalSecretOutputs: ["backupUrl", "accountKey"] },
             "heroku",
             "Restore",
         );

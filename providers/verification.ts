@@ -15,7 +15,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { guardInput, type GuardedArgsOf } from "./args";
+import type { ArgsOf } from "./args";
 import { parseDatabaseUrl } from "../lib/pg";
 import { MigrationError, errorMessage } from "../lib/errors";
 import { progress } from "../lib/progress";
@@ -27,8 +27,10 @@ import type { TableRowCount } from "../lib/types";
 
 /** What the provider receives; VerificationArgs is the same with each field accepting an Output. */
 export interface VerificationInputs {
-    /** The source, the freeze, the dump's blob and what a failure undoes (lib/stage.ts); its account key is secret. */
+    /** The source, the freeze, the dump's blob and what a failure undoes (lib/stage.ts); the account key is its own input. */
     guard: GuardInputs;
+    /** Secret: the storage account key (deletes the dump after a failure). */
+    accountKey: string;
     /** Secret. */
     targetUrl: string;
     restoreId: string;
@@ -46,7 +48,7 @@ export interface VerificationInputs {
     /** Source checksums computed during the restore (SourceChecksums); used only if the source has not changed since. */
     sourceChecksums?: SourceChecksums | null;
 }
-export type VerificationArgs = GuardedArgsOf<VerificationInputs>;
+export type VerificationArgs = ArgsOf<VerificationInputs>;
 
 type Inputs = VerificationInputs;
 interface Outputs extends Inputs {
@@ -94,7 +96,7 @@ export const verificationProvider: pulumi.dynamic.ResourceProvider<Inputs, Outpu
 
     async create(inputs: Inputs) {
         const source = sourceConnection(inputs.guard.source, this.sourcePassword);
-        return guardedStage("Verification", stageGuard(inputs.guard), { source }, async () => {
+        return guardedStage("Verification", stageGuard(inputs.guard, inputs.accountKey), { source }, async () => {
             const target = parseDatabaseUrl(inputs.targetUrl, "DATABASE_URL");
             const expected: Record<string, string> = {};
             if (inputs.guard.freeze.spec.mode === "readonly-source") expected.default_transaction_read_only = "the source is frozen read-only (freezeMode readonly-source)";
@@ -153,10 +155,10 @@ export class Verification extends pulumi.dynamic.Resource {
             {
                 ...args,
                 targetUrl: pulumi.secret(args.targetUrl),
-                guard: guardInput(args.guard),
+                accountKey: pulumi.secret(args.accountKey),
                 ok: undefined, tables: undefined, excluded: undefined, summary: undefined, verifiedAt: undefined, result: undefined, durationMs: undefined,
             },
-            { ...opts, additionalSecretOutputs: ["targetUrl", "guard"] },
+            { ...opts, additionalSecretOutputs: ["targetUrl", "accountKey"] },
             "migration",
             "Verification",
         );

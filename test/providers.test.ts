@@ -103,7 +103,7 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
     }
 
     function dumpInputs(blobName: string, freeze: FreezeState, unfreezeOnFailure = true) {
-        return { guard: { source: settings(), storage, accountKey, blobName, freeze, unfreezeOnFailure } };
+        return { guard: { source: settings(), storage, blobName, freeze, unfreezeOnFailure }, accountKey };
     }
 
     /** The app Cutover marks as cut over (kept apart from prov-target, which later restores use). */
@@ -127,7 +127,7 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
     function restoreInputs(t: { app: string; appId: string; addonId: string }, backupUrl: string, dumpEtag: string, blobName: string, freeze: FreezeState, unfreezeOnFailure: boolean) {
         return {
             app: t.app, appId: t.appId, addonId: t.addonId, backupUrl, dumpEtag, extensions: ["citext", "pgcrypto"],
-            guard: { source: settings(), freeze, unfreezeOnFailure, storage, accountKey, blobName },
+            guard: { source: settings(), freeze, unfreezeOnFailure, storage, blobName }, accountKey,
         };
     }
 
@@ -529,7 +529,7 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
         const freeze: FreezeState = { spec: inputs.spec, record: again.outs!.record };
         const failed = await failure(verificationProvider.create({
             targetUrl: `postgres://nobody:wrong-password@127.0.0.1:${target.port}/nodb?sslmode=require`, restoreId: "r", excludeTables: [],
-            guard: { source: settings(), freeze, unfreezeOnFailure: true, storage, accountKey, blobName: "never-written.dump" },
+            guard: { source: settings(), freeze, unfreezeOnFailure: true, storage, blobName: "never-written.dump" }, accountKey,
         }));
         assert.match(failed.message, /^Verification: /);
         assert.ok(failed.message.endsWith(" The write freeze (the read-only setting on the source database) was lifted (no dump was stored); the source is intact and in use. Fix the cause and run `pulumi up` again: it freezes writes and dumps again."), failed.message);
@@ -906,7 +906,7 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
             // Verification: the copy matches
             const vin = {
                 targetUrl: t.databaseUrl, restoreId: r.id, excludeTables: [] as { table: string; reason: string }[],
-                guard: { source: settings(), freeze, unfreezeOnFailure: false, storage, accountKey, blobName: "restore.dump" },
+                guard: { source: settings(), freeze, unfreezeOnFailure: false, storage, blobName: "restore.dump" }, accountKey,
             };
             const ok = await verificationProvider.create(vin);
             assert.equal(ok.id, `verified-${r.id}`);
