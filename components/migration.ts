@@ -25,7 +25,7 @@ import type { MigrationSettings } from "../lib/config";
 import { freezeStatusSentence } from "../lib/freeze";
 import { maskedShellCommand, shellQuote } from "../lib/maskedCommand";
 import type { PreflightResult } from "../lib/preflight";
-import type { FreezeState } from "../lib/stage";
+import type { FreezeState, GuardInputs } from "../lib/stage";
 import type { TableRowCount } from "../lib/types";
 import type { VerificationResult } from "../lib/verify";
 
@@ -80,8 +80,8 @@ export class Migration extends pulumi.ComponentResource {
         const targetCheck = createTargetCheck();
         const freeze = createWriteFreeze();
         const freezeState: pulumi.Output<FreezeState> = pulumi.all([freeze.spec, freeze.record]).apply(([spec, record]) => ({ spec, record }));
-        // What every stage after the freeze carries for its failure path (lib/stage.ts GuardInputs).
-        const guard = { source: s.source, freeze: freezeState, unfreezeOnFailure: s.freeze.unfreezeOnFailure, storage: store.location, accountKey: store.accountKey, blobName };
+        // The one input every stage from the dump on carries (lib/stage.ts GuardInputs), and the account key beside it.
+        const guard: pulumi.Output<GuardInputs> = pulumi.output({ source: s.source, freeze: freezeState, unfreezeOnFailure: s.freeze.unfreezeOnFailure, storage: store.location, blobName });
         const dump = createDump();
         const grant = createReadGrant();
         const restore = createRestore();
@@ -200,7 +200,8 @@ export class Migration extends pulumi.ComponentResource {
         // Guide: "pg_dump -Fc -b -v", uploaded to the private container.
         function createDump(): DumpToBlob {
             return new DumpToBlob(`${name}-dump`, {
-                ...guard,
+                guard,
+                accountKey: store.accountKey,
                 excludeExtensions: args.preflight.excludeExtensions ?? [],
                 compression: s.dump.compression.text,
                 expectedBytes: args.preflight.archiveBytesEstimate,
@@ -221,7 +222,8 @@ export class Migration extends pulumi.ComponentResource {
         // Guide: "heroku pg:backups:restore '<SAS URL>' DATABASE_URL --confirm".
         function createRestore(): HerokuRestore {
             return new HerokuRestore(`${name}-restore`, {
-                ...guard,
+                guard,
+                accountKey: store.accountKey,
                 app: app.name,
                 appId: app.appId,
                 addonId: database.addonId,
@@ -248,7 +250,8 @@ export class Migration extends pulumi.ComponentResource {
         function createApplySettings(): ApplySettings {
             const plan = args.preflight.settings;
             return new ApplySettings(`${name}-settings`, {
-                ...guard,
+                guard,
+                accountKey: store.accountKey,
                 targetUrl: database.databaseUrl,
                 addonId: database.addonId,
                 addonName: database.addonName,
@@ -261,7 +264,8 @@ export class Migration extends pulumi.ComponentResource {
         // Guide: "verify table counts, row counts, query results".
         function createVerification(): Verification {
             return new Verification(`${name}-verify`, {
-                ...guard,
+                guard,
+                accountKey: store.accountKey,
                 targetUrl: database.databaseUrl,
                 restoreId: restore.transferId,
                 excludeTables: s.verify.excludeTables,

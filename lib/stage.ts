@@ -8,6 +8,7 @@ import { applyFreeze, freezeInEffect, freezeStatusSentence, liftFreeze, type Dum
 import { deleteBlob } from "./blob";
 import { progress } from "./progress";
 import type { BlobTarget } from "./types";
+import type { SourceSettings } from "./config";
 
 export interface FreezeState {
     spec: FreezeSpec;
@@ -21,20 +22,50 @@ export interface StageGuard {
     dump?: { target: BlobTarget; blobName: string };
 }
 
-/** The inputs every stage after the freeze carries for its failure path. */
+/**
+ * The one input every stage from the dump on carries, built once by the component: the source
+ * (the dump reads it; a failure lifts a read-only freeze on it), the freeze, whether to lift it
+ * on failure, and the dump's blob (the dump writes it; a failure deletes it). The storage account
+ * key is not part of it but an input of its own: the SDK marks a whole top-level property secret
+ * when anything inside it is, which would hide the source, the freeze and the blob in state and
+ * turn every string in them into [secret] in logs and errors.
+ */
 export interface GuardInputs {
+    source: SourceSettings;
     freeze: FreezeState;
     unfreezeOnFailure: boolean;
     storage: Omit<BlobTarget, "accountKey">;
-    accountKey: string;
     blobName: string;
 }
 
-export function stageGuard(inputs: GuardInputs): StageGuard {
+const GUARD_KEYS = ["source", "freeze", "unfreezeOnFailure", "storage", "blobName"] as const;
+
+/**
+ * A stage's guard from its inputs or recorded outputs. State written before the guard was one
+ * input holds its five parts at the top level; it is read the same way, so such a stack diffs
+ * without replacing anything.
+ */
+export function guardOf(props: { guard?: GuardInputs } & Partial<GuardInputs>): GuardInputs {
+    if (props.guard) return props.guard;
+    const { source, freeze, unfreezeOnFailure, storage, blobName } = props;
+    if (!source || !freeze || unfreezeOnFailure === undefined || !storage || blobName === undefined) {
+        throw new Error(`the stage's inputs carry neither \`guard\` nor the inputs it replaced (${GUARD_KEYS.join(", ")})`);
+    }
+    return { source, freeze, unfreezeOnFailure, storage, blobName };
+}
+
+/** Outputs without the top-level keys of the old shape (an update rewrites them as `guard`). */
+export function dropLegacyGuard<T extends object>(props: T): T {
+    const out = { ...props } as Record<string, unknown>;
+    for (const k of GUARD_KEYS) delete out[k];
+    return out as T;
+}
+
+export function stageGuard(guard: GuardInputs, accountKey: string): StageGuard {
     return {
-        freeze: inputs.freeze,
-        unfreezeOnFailure: inputs.unfreezeOnFailure,
-        dump: { target: { ...inputs.storage, accountKey: inputs.accountKey }, blobName: inputs.blobName },
+        freeze: guard.freeze,
+        unfreezeOnFailure: guard.unfreezeOnFailure,
+        dump: { target: { ...guard.storage, accountKey }, blobName: guard.blobName },
     };
 }
 

@@ -14,11 +14,9 @@ import type { ArgsOf } from "./args";
 import { progress } from "../lib/progress";
 import * as heroku from "../lib/heroku";
 import { applyDatabaseSettings, applyHerokuSettings, type AppliedSetting } from "../lib/settingsApply";
-import { guardedStage, stageGuard, type FreezeState } from "../lib/stage";
+import { guardedStage, stageGuard, type GuardInputs } from "../lib/stage";
 import { configureSource, sourceConnection, type SourceAware } from "./configured";
-import type { SourceSettings } from "../lib/config";
 import type { PlannedSetting } from "../lib/settings";
-import type { BlobLocation } from "./dumpToBlob";
 
 /** What the provider receives; ApplySettingsArgs is the same with each field accepting an Output. */
 export interface ApplySettingsInputs {
@@ -31,12 +29,10 @@ export interface ApplySettingsInputs {
     /** lib/settings.ts plan.database and plan.heroku. */
     database: PlannedSetting[];
     heroku: PlannedSetting[];
-    source: SourceSettings;
-    freeze: FreezeState;
-    unfreezeOnFailure: boolean;
-    storage: BlobLocation;
+    /** The source, the freeze, the dump's blob and what a failure undoes (lib/stage.ts); the account key is its own input. */
+    guard: GuardInputs;
+    /** Secret: the storage account key (deletes the dump after a failure). */
     accountKey: string;
-    blobName: string;
 }
 export type ApplySettingsArgs = ArgsOf<ApplySettingsInputs>;
 
@@ -71,8 +67,8 @@ export const applySettingsProvider: pulumi.dynamic.ResourceProvider<Inputs, Outp
     },
 
     async create(inputs: Inputs) {
-        const source = sourceConnection(inputs.source, this.sourcePassword);
-        return guardedStage("ApplySettings", stageGuard(inputs), { source }, async () => {
+        const source = sourceConnection(inputs.guard.source, this.sourcePassword);
+        return guardedStage("ApplySettings", stageGuard(inputs.guard, inputs.accountKey), { source }, async () => {
             const db = await applyDatabaseSettings(inputs.targetUrl, inputs.database);
             const applied = [...db, ...(await applyHerokuSettings(heroku.herokuEndpointsFromEnv(), inputs.addonId, inputs.addonName, inputs.heroku))];
             const notApplied = (db.refused ?? []).map((r) => ({ ...r, reason: `${inputs.addonName} refused the source's server parameter: ${r.error}` }));

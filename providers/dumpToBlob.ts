@@ -19,22 +19,18 @@ import { ConfigError } from "../lib/errors";
 import { pgToolVersion } from "../lib/pgbin";
 import { serverVersion } from "../lib/pg";
 import { formatBytes, formatDuration, formatRate, liveBar, liveProgressWanted, progress } from "../lib/progress";
-import { ensureFrozen, guardedStage, stageGuard, type FreezeState } from "../lib/stage";
+import { dropLegacyGuard, ensureFrozen, guardOf, guardedStage, stageGuard, type GuardInputs } from "../lib/stage";
 import { configureSource, sourceConnection, type SourceAware } from "./configured";
-import type { SourceSettings } from "../lib/config";
 import type { BlobTarget } from "../lib/types";
 
 export type BlobLocation = Omit<BlobTarget, "accountKey">;
 
 /** What the provider receives; DumpToBlobArgs is the same with each field accepting an Output. */
 export interface DumpToBlobInputs {
-    source: SourceSettings;
-    storage: BlobLocation;
-    /** Secret. */
+    /** The source dumped, the blob written, the freeze and what a failure undoes (lib/stage.ts); the account key is its own input. */
+    guard: GuardInputs;
+    /** Secret: the storage account key (deletes the dump after a failure). */
     accountKey: string;
-    blobName: string;
-    freeze: FreezeState;
-    unfreezeOnFailure: boolean;
     /** Extensions to leave out of the dump (preflight: Azure-only or acknowledged); needs pg_dump 17+. */
     excludeExtensions?: string[];
     /** pg_dump -Fc compression, a `dumpCompression` value ("0".."9", "lz4", "zstd:3"). @default "0" */
@@ -46,6 +42,8 @@ export type DumpToBlobArgs = ArgsOf<DumpToBlobInputs>;
 
 type Inputs = DumpToBlobInputs;
 interface Outputs extends Inputs {
+    /** The blob written (also in `guard`, which is secret as a whole): what ReadGrant signs. */
+    blobName: string;
     /** The compression the stored archive was made with (a change of `compression` does not re-dump). */
     archiveCompression: string;
     bytes: number;
@@ -58,8 +56,8 @@ interface Outputs extends Inputs {
     logTail: string[];
 }
 
-function target(p: Inputs): BlobTarget {
-    return { ...p.storage, accountKey: p.accountKey };
+function target(g: GuardInputs, accountKey: string): BlobTarget {
+    return { ...g.storage, accountKey };
 }
 
 export const dumpToBlobProvider: pulumi.dynamic.ResourceProvider<Inputs, Outputs> & SourceAware = {
@@ -69,24 +67,26 @@ export const dumpToBlobProvider: pulumi.dynamic.ResourceProvider<Inputs, Outputs
 
     async diff(_id: string, olds: Outputs, news: Inputs) {
         const replaces: string[] = [];
-        if (JSON.stringify(olds.source) !== JSON.stringify(news.source)) replaces.push("source");
-        if (JSON.stringify(olds.storage) !== JSON.stringify(news.storage)) replaces.push("storage");
-        if (olds.blobName !== news.blobName) replaces.push("blobName");
-        if (JSON.stringify(olds.freeze.spec) !== JSON.stringify(news.freeze.spec)) replaces.push("freeze");
+        const o = guardOf(olds);
+        const n = news.guard;
+        // A new source, blob or kind of freeze is a new dump (the key Pulumi knows is `guard`).
+        const same = (k: "source" | "storage" | "blobName") => JSON.stringify(o[k]) === JSON.stringify(n[k]);
+        if (!same("source") || !same("storage") || !same("blobName") || JSON.stringify(o.freeze.spec) !== JSON.stringify(n.freeze.spec)) replaces.push("guard");
         if (replaces.length === 0) {
-            const info = await blobInfo(target(olds), olds.blobName);
+            const info = await blobInfo(target(o, olds.accountKey), o.blobName);
             if (!info || info.etag !== olds.etag) replaces.push("etag");
         }
-        const changes = replaces.length > 0 || olds.unfreezeOnFailure !== news.unfreezeOnFailure || (olds.compression ?? undefined) !== (news.compression ?? undefined);
+        const changes = replaces.length > 0 || o.unfreezeOnFailure !== n.unfreezeOnFailure || (olds.compression ?? undefined) !== (news.compression ?? undefined);
         return { changes, replaces, deleteBeforeReplace: true };
     },
 
     async create(inputs: Inputs) {
-        const source = sourceConnection(inputs.source, this.sourcePassword);
+        const g = inputs.guard;
+        const source = sourceConnection(g.source, this.sourcePassword);
         const ctx = { source };
-        const blob = target(inputs);
-        return guardedStage("DumpToBlob", stageGuard(inputs), ctx, async () => {
-            await ensureFrozen(inputs.freeze, ctx);
+        const blob = target(g, inputs.accountKey);
+        return guardedStage("DumpToBlob", stageGuard(g, inputs.accountKey), ctx, async () => {
+            await ensureFrozen(g.freeze, ctx);
             const version = await serverVersion(source);
             const exclude = inputs.excludeExtensions ?? [];
             const compressionText = inputs.compression ?? DEFAULT_DUMP_COMPRESSION;
@@ -98,13 +98,13 @@ export const dumpToBlobProvider: pulumi.dynamic.ResourceProvider<Inputs, Outputs
             const excluding = exclude.length > 0 && pgToolVersion("pg_dump").major >= 17;
             const pgDumpArgs = [...DEFAULT_PG_DUMP_ARGS, ...dumpCompressionArgs(compression), ...(excluding ? exclude.map((e) => `--exclude-extension=${e}`) : [])];
             if (excluding) progress("DumpToBlob", `leaving out extensions: ${exclude.join(", ")}`);
-            progress("DumpToBlob", `pg_dump of ${inputs.source.database} (PostgreSQL ${version.text}) -> ${inputs.storage.container}/${inputs.blobName}, compression ${compression.text}`);
+            progress("DumpToBlob", `pg_dump of ${g.source.database} (PostgreSQL ${version.text}) -> ${g.storage.container}/${g.blobName}, compression ${compression.text}`);
             // In a terminal (a rehearsal) one live line; otherwise (Pulumi, CI) the throttled lines.
             const bar = liveProgressWanted() ? liveBar("DumpToBlob", "dump+upload") : undefined;
             const result = await dumpToBlob({
                 source,
                 target: blob,
-                blobName: inputs.blobName,
+                blobName: g.blobName,
                 pgDumpArgs,
                 expectedBytes: inputs.expectedBytes,
                 // The final line is the "done" line below.
@@ -116,6 +116,7 @@ export const dumpToBlobProvider: pulumi.dynamic.ResourceProvider<Inputs, Outputs
             progress("DumpToBlob", `done: ${formatBytes(result.bytes)} in ${formatDuration(result.durationMs)} at ${formatBytes(result.durationMs > 0 ? (result.bytes * 1000) / result.durationMs : 0)}/s, sha256 ${result.sha256.slice(0, 12)}…`);
             const outs: Outputs = {
                 ...inputs,
+                blobName: g.blobName,
                 archiveCompression: compression.text,
                 bytes: result.bytes,
                 sha256: result.sha256,
@@ -126,7 +127,7 @@ export const dumpToBlobProvider: pulumi.dynamic.ResourceProvider<Inputs, Outputs
                 dumpedAt: new Date().toISOString(),
                 logTail: result.log.slice(-40),
             };
-            return { id: `${inputs.storage.accountName}/${inputs.storage.container}/${inputs.blobName}`, outs };
+            return { id: `${g.storage.accountName}/${g.storage.container}/${g.blobName}`, outs };
         });
     },
 
@@ -135,12 +136,13 @@ export const dumpToBlobProvider: pulumi.dynamic.ResourceProvider<Inputs, Outputs
      * made before `compression` was an input was made at pg_dump's default level (zlib 6).
      */
     async update(_id: string, olds: Outputs, news: Inputs) {
-        return { outs: { ...olds, ...news, archiveCompression: olds.archiveCompression ?? "6" } };
+        return { outs: { ...dropLegacyGuard(olds), ...news, blobName: news.guard.blobName, archiveCompression: olds.archiveCompression ?? "6" } };
     },
 
     async delete(_id: string, props: Outputs) {
-        const deleted = await deleteBlob(target(props), props.blobName);
-        progress("DumpToBlob", deleted ? `deleted dump ${props.storage.container}/${props.blobName}` : `dump ${props.blobName} was already gone`);
+        const g = guardOf(props);
+        const deleted = await deleteBlob(target(g, props.accountKey), g.blobName);
+        progress("DumpToBlob", deleted ? `deleted dump ${g.storage.container}/${g.blobName}` : `dump ${g.blobName} was already gone`);
     },
 };
 
@@ -163,6 +165,7 @@ export class DumpToBlob extends pulumi.dynamic.Resource {
             {
                 ...args,
                 accountKey: pulumi.secret(args.accountKey),
+                blobName: undefined,
                 bytes: undefined, sha256: undefined, etag: undefined, durationMs: undefined,
                 pgDumpVersion: undefined, serverVersion: undefined, dumpedAt: undefined, logTail: undefined, archiveCompression: undefined,
             },

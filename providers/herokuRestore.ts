@@ -16,10 +16,8 @@ import { formatBytes, formatDuration, formatRate, liveBar, liveProgressWanted, p
 import { redact } from "../lib/redact";
 import { CUTOVER_MARKER } from "../lib/markers";
 import { restoreProblemLines } from "../lib/restoreLog";
-import { guardedStage, stageGuard, type FreezeState } from "../lib/stage";
+import { guardedStage, stageGuard, type GuardInputs } from "../lib/stage";
 import { configureSource, sourceConnection, type SourceAware } from "./configured";
-import type { SourceSettings } from "../lib/config";
-import type { BlobLocation } from "./dumpToBlob";
 
 /** What the provider receives; HerokuRestoreArgs is the same with each field accepting an Output. */
 export interface HerokuRestoreInputs {
@@ -30,13 +28,10 @@ export interface HerokuRestoreInputs {
     backupUrl: string;
     dumpEtag: string;
     extensions: string[];
-    /** For the failure path (lift the freeze, delete the stale dump). */
-    source: SourceSettings;
-    freeze: FreezeState;
-    unfreezeOnFailure: boolean;
-    storage: BlobLocation;
+    /** The source, the freeze, the dump's blob and what a failure undoes (lib/stage.ts); the account key is its own input. */
+    guard: GuardInputs;
+    /** Secret: the storage account key (deletes the dump after a failure). */
     accountKey: string;
-    blobName: string;
     /** @default 240 */
     timeoutMinutes?: number;
 }
@@ -63,8 +58,8 @@ export const herokuRestoreProvider: pulumi.dynamic.ResourceProvider<Inputs, Outp
 
     async create(inputs: Inputs) {
         const ep = heroku.herokuEndpointsFromEnv();
-        const ctx = { source: sourceConnection(inputs.source, this.sourcePassword) };
-        return guardedStage("HerokuRestore", stageGuard(inputs), ctx, async () => {
+        const ctx = { source: sourceConnection(inputs.guard.source, this.sourcePassword) };
+        return guardedStage("HerokuRestore", stageGuard(inputs.guard, inputs.accountKey), ctx, async () => {
             // A restore replaces the whole database. Once the app has been cut over to it, a new
             // dump (changed source settings, a deleted blob) must not silently wipe what was
             // written on Heroku since.
@@ -75,7 +70,7 @@ export const herokuRestoreProvider: pulumi.dynamic.ResourceProvider<Inputs, Outp
             }
             // A failed stage may have lifted the freeze while the dump could not be deleted
             // (storage unreachable): that dump misses the writes made since, so it is stale.
-            if ((await freezeInEffect(inputs.freeze.record, ctx)) === false) {
+            if ((await freezeInEffect(inputs.guard.freeze.record, ctx)) === false) {
                 throw new MigrationError("HerokuRestore", "the write freeze was lifted after the dump was made (by an earlier failure), so the dump misses the writes made since.", "Nothing was restored.");
             }
             const started = await heroku.createRestore(ep, inputs.addonId, { backupUrl: inputs.backupUrl, extensions: inputs.extensions });

@@ -21,24 +21,20 @@ import { MigrationError, errorMessage } from "../lib/errors";
 import { progress } from "../lib/progress";
 import { redact } from "../lib/redact";
 import { verifyDatabases, type SourceChecksums, type VerificationResult } from "../lib/verify";
-import { guardedStage, stageGuard, type FreezeState } from "../lib/stage";
+import { guardedStage, stageGuard, type GuardInputs } from "../lib/stage";
 import { configureSource, sourceConnection, type SourceAware } from "./configured";
-import type { SourceSettings } from "../lib/config";
 import type { TableRowCount } from "../lib/types";
-import type { BlobLocation } from "./dumpToBlob";
 
 /** What the provider receives; VerificationArgs is the same with each field accepting an Output. */
 export interface VerificationInputs {
-    source: SourceSettings;
+    /** The source, the freeze, the dump's blob and what a failure undoes (lib/stage.ts); the account key is its own input. */
+    guard: GuardInputs;
+    /** Secret: the storage account key (deletes the dump after a failure). */
+    accountKey: string;
     /** Secret. */
     targetUrl: string;
     restoreId: string;
     excludeTables: { table: string; reason: string }[];
-    freeze: FreezeState;
-    unfreezeOnFailure: boolean;
-    storage: BlobLocation;
-    accountKey: string;
-    blobName: string;
     /** SQL queries run on both sides in read-only transactions (config `verifyQueries`). @default [] */
     queries?: string[];
     /** Tables checked at the same time, one connection per side each (config `verifyConcurrency`). @default 4 */
@@ -88,11 +84,11 @@ export const verificationProvider: pulumi.dynamic.ResourceProvider<Inputs, Outpu
     },
 
     async create(inputs: Inputs) {
-        const source = sourceConnection(inputs.source, this.sourcePassword);
-        return guardedStage("Verification", stageGuard(inputs), { source }, async () => {
+        const source = sourceConnection(inputs.guard.source, this.sourcePassword);
+        return guardedStage("Verification", stageGuard(inputs.guard, inputs.accountKey), { source }, async () => {
             const target = parseDatabaseUrl(inputs.targetUrl, "DATABASE_URL");
             const expected: Record<string, string> = {};
-            if (inputs.freeze.spec.mode === "readonly-source") expected.default_transaction_read_only = "the source is frozen read-only (freezeMode readonly-source)";
+            if (inputs.guard.freeze.spec.mode === "readonly-source") expected.default_transaction_read_only = "the source is frozen read-only (freezeMode readonly-source)";
             const result = await verifyDatabases(source, target, {
                 excludeTables: inputs.excludeTables.map((e) => e.table),
                 concurrency: inputs.concurrency ?? 4,

@@ -97,8 +97,11 @@ describe("settings carried over (emulator and a real cluster)", () => {
         const freeze = { spec: { mode: "none" as const, app: "", scaleDown: [] }, record: {} as any };
         const res = await applySettingsProvider.create!({
             targetUrl: a.url, addonId: a.id, addonName: a.name, restoreId: "t1", database: plan.database, heroku: plan.heroku,
-            source: { host: "127.0.0.1", port: 1, database: "x", user: "x", sslmode: "disable" }, freeze, unfreezeOnFailure: false,
-            storage: { accountName: "a", blobEndpoint: "http://127.0.0.1:1/a", container: "c" }, accountKey: "k", blobName: "b",
+            guard: {
+                source: { host: "127.0.0.1", port: 1, database: "x", user: "x", sslmode: "disable" }, freeze, unfreezeOnFailure: false,
+                storage: { accountName: "a", blobEndpoint: "http://127.0.0.1:1/a", container: "c" }, blobName: "b",
+            },
+            accountKey: "k",
         } as any);
         assert.deepEqual(res.outs!.applied.map((x: any) => `${x.name}=${x.value} via ${x.via} -> ${x.result}`), [
             "search_path=\"$user\", public, extra via ALTER DATABASE -> \"$user\", public, extra",
@@ -119,8 +122,11 @@ describe("settings carried over (emulator and a real cluster)", () => {
         await assert.rejects(applySettingsProvider.create!({
             targetUrl: a.url, addonId: a.id, addonName: a.name, restoreId: "t2",
             database: [{ name: "statement_timeout", value: "soon", origin: "database", group: "database", scope: "database" }], heroku: [],
-            source: { host: "127.0.0.1", port: 1, database: "x", user: "x", sslmode: "disable" }, freeze, unfreezeOnFailure: false,
-            storage: { accountName: "a", blobEndpoint: "http://127.0.0.1:1/a", container: "c" }, accountKey: "k", blobName: "b",
+            guard: {
+                source: { host: "127.0.0.1", port: 1, database: "x", user: "x", sslmode: "disable" }, freeze, unfreezeOnFailure: false,
+                storage: { accountName: "a", blobEndpoint: "http://127.0.0.1:1/a", container: "c" }, blobName: "b",
+            },
+            accountKey: "k",
         } as any), (err: any) => {
             assert.match(err.message, /^ApplySettings: could not set statement_timeout=soon on the new database \(ALTER DATABASE SET\): invalid value for parameter "statement_timeout": "soon"/);
             assert.match(err.message, /settingsSkip\[0\]' statement_timeout/);
@@ -137,8 +143,11 @@ describe("settings carried over (emulator and a real cluster)", () => {
                 { name: "lc_monetary", value: "xx_XX.UTF-8", origin: "server", group: "database", scope: "database" },
                 { name: "idle_in_transaction_session_timeout", value: "10min", origin: "server", group: "database", scope: "database" },
             ], heroku: [],
-            source: { host: "127.0.0.1", port: 1, database: "x", user: "x", sslmode: "disable" }, freeze, unfreezeOnFailure: false,
-            storage: { accountName: "a", blobEndpoint: "http://127.0.0.1:1/a", container: "c" }, accountKey: "k", blobName: "b",
+            guard: {
+                source: { host: "127.0.0.1", port: 1, database: "x", user: "x", sslmode: "disable" }, freeze, unfreezeOnFailure: false,
+                storage: { accountName: "a", blobEndpoint: "http://127.0.0.1:1/a", container: "c" }, blobName: "b",
+            },
+            accountKey: "k",
         } as any);
         assert.deepEqual(res.outs!.appliedNames, ["idle_in_transaction_session_timeout"]);
         assert.deepEqual(res.outs!.notApplied, [{ name: "lc_monetary", value: "xx_XX.UTF-8", error: 'invalid value for parameter "lc_monetary": "xx_XX.UTF-8"', reason: `${a.name} refused the source's server parameter: invalid value for parameter "lc_monetary": "xx_XX.UTF-8"` }]);

@@ -73,8 +73,9 @@ test("Migration declares the guide's steps in order, with explicit dependencies,
     assert.deepEqual(r.get("migration-database")!.secretOutputs, ["databaseUrl"]);
     assert.ok(r.get("migration-grant")!.secretOutputs.includes("url"));
     assert.ok(r.get("migration-dump")!.secretInputs.includes("accountKey"));
+    assert.ok(!r.get("migration-dump")!.secretInputs.includes("guard"), "the guard (source, freeze, blob) is readable");
     assert.ok(r.get("migration-acceptance")!.secretOutputs.includes("stdout"));
-    assert.deepEqual(r.get("migration-dump")!.inputs.blobName, "azure-to-heroku-pg/test/appdb.dump");
+    assert.deepEqual(r.get("migration-dump")!.inputs.guard.blobName, "azure-to-heroku-pg/test/appdb.dump");
     assert.deepEqual(r.get("migration-restore")!.inputs.extensions, ["citext"]);
     // The live extension check asks the new database for the same extensions the restore sends.
     assert.deepEqual(r.get("migration-target-check")!.inputs.extensions, ["citext"]);

@@ -101,7 +101,7 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
     }
 
     function dumpInputs(blobName: string, freeze: FreezeState, unfreezeOnFailure = true) {
-        return { source: settings(), storage, accountKey, blobName, freeze, unfreezeOnFailure };
+        return { guard: { source: settings(), storage, blobName, freeze, unfreezeOnFailure }, accountKey };
     }
 
     /** The app Cutover marks as cut over (kept apart from prov-target, which later restores use). */
@@ -125,7 +125,7 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
     function restoreInputs(t: { app: string; appId: string; addonId: string }, backupUrl: string, dumpEtag: string, blobName: string, freeze: FreezeState, unfreezeOnFailure: boolean) {
         return {
             app: t.app, appId: t.appId, addonId: t.addonId, backupUrl, dumpEtag, extensions: ["citext", "pgcrypto"],
-            source: settings(), freeze, unfreezeOnFailure, storage, accountKey, blobName,
+            guard: { source: settings(), freeze, unfreezeOnFailure, storage, blobName }, accountKey,
         };
     }
 
@@ -526,8 +526,8 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
         const again = await writeFreezeProvider.create(inputs);
         const freeze: FreezeState = { spec: inputs.spec, record: again.outs!.record };
         const failed = await failure(verificationProvider.create({
-            source: settings(), targetUrl: `postgres://nobody:wrong-password@127.0.0.1:${target.port}/nodb?sslmode=require`, restoreId: "r", excludeTables: [],
-            freeze, unfreezeOnFailure: true, storage, accountKey, blobName: "never-written.dump",
+            targetUrl: `postgres://nobody:wrong-password@127.0.0.1:${target.port}/nodb?sslmode=require`, restoreId: "r", excludeTables: [],
+            guard: { source: settings(), freeze, unfreezeOnFailure: true, storage, blobName: "never-written.dump" }, accountKey,
         }));
         assert.match(failed.message, /^Verification: /);
         assert.ok(failed.message.endsWith(" The write freeze (the read-only setting on the source database) was lifted (no dump was stored); the source is intact and in use. Fix the cause and run `pulumi up` again: it freezes writes and dumps again."), failed.message);
@@ -709,9 +709,11 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
             assert.match(lines[lines.length - 1], /^\[DumpToBlob\] done: .* sha256 [0-9a-f]{12}…$/);
 
             assert.deepEqual(await dumpToBlobProvider.diff!(r.id, r.outs!, inputs), { changes: false, replaces: [], deleteBeforeReplace: true });
-            assert.deepEqual(await dumpToBlobProvider.diff!(r.id, r.outs!, { ...inputs, unfreezeOnFailure: false }), { changes: true, replaces: [], deleteBeforeReplace: true });
-            const u = await dumpToBlobProvider.update!(r.id, r.outs!, { ...inputs, unfreezeOnFailure: false });
-            assert.equal(u.outs!.unfreezeOnFailure, false);
+            const keepFrozen = { ...inputs, guard: { ...inputs.guard, unfreezeOnFailure: false } };
+            assert.deepEqual(await dumpToBlobProvider.diff!(r.id, r.outs!, keepFrozen), { changes: true, replaces: [], deleteBeforeReplace: true });
+            const u = await dumpToBlobProvider.update!(r.id, r.outs!, keepFrozen);
+            assert.equal(u.outs!.guard.unfreezeOnFailure, false);
+            assert.equal(u.outs!.blobName, "dump-a.dump");
             assert.equal(u.outs!.etag, r.outs!.etag);
             // A new compression setting is for the next dump: the complete dump is kept (no replace).
             assert.deepEqual(await dumpToBlobProvider.diff!(r.id, r.outs!, { ...inputs, compression: "6" }), { changes: true, replaces: [], deleteBeforeReplace: true });
@@ -724,6 +726,14 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
             assert.deepEqual(await dumpToBlobProvider.diff!(r.id, old, inputs), { changes: false, replaces: [], deleteBeforeReplace: true });
             const o = await dumpToBlobProvider.update!(r.id, old, { ...inputs, compression: "0" });
             assert.equal(o.outs!.archiveCompression, "6");
+            // A stack recorded before the six failure-path inputs were one `guard`: read as the same dump, rewritten as `guard` by an update.
+            const { guard: g, ...rest } = r.outs!;
+            const flat = { ...rest, ...g } as any; // state of an earlier version
+            assert.deepEqual(await dumpToBlobProvider.diff!(r.id, flat, inputs), { changes: false, replaces: [], deleteBeforeReplace: true });
+            assert.deepEqual(await dumpToBlobProvider.diff!(r.id, flat, { ...inputs, guard: { ...inputs.guard, blobName: "elsewhere.dump" } }), { changes: true, replaces: ["guard"], deleteBeforeReplace: true });
+            const rewritten = await dumpToBlobProvider.update!(r.id, flat, { ...inputs, compression: "0" });
+            assert.deepEqual(Object.keys(rewritten.outs!).filter((k) => ["source", "freeze", "unfreezeOnFailure", "storage"].includes(k)), []);
+            assert.deepEqual(rewritten.outs!.guard, inputs.guard);
 
             // Overwritten by someone else: a new ETag, so dumped again.
             await containerClient(blob).getBlockBlobClient("dump-a.dump").upload("x", 1);
@@ -731,7 +741,7 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
             // Deleted: dumped again.
             assert.equal(await deleteBlob(blob, "dump-a.dump"), true);
             assert.deepEqual(await dumpToBlobProvider.diff!(r.id, r.outs!, inputs), { changes: true, replaces: ["etag"], deleteBeforeReplace: true });
-            assert.deepEqual(await dumpToBlobProvider.diff!(r.id, r.outs!, { ...inputs, blobName: "other.dump" }), { changes: true, replaces: ["blobName"], deleteBeforeReplace: true });
+            assert.deepEqual(await dumpToBlobProvider.diff!(r.id, r.outs!, { ...inputs, guard: { ...inputs.guard, blobName: "other.dump" } }), { changes: true, replaces: ["guard"], deleteBeforeReplace: true });
 
             // delete: the blob goes; twice is fine
             const again = await dumpToBlobProvider.create(inputs);
@@ -893,8 +903,8 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
 
             // Verification: the copy matches
             const vin = {
-                source: settings(), targetUrl: t.databaseUrl, restoreId: r.id, excludeTables: [] as { table: string; reason: string }[],
-                freeze, unfreezeOnFailure: false, storage, accountKey, blobName: "restore.dump",
+                targetUrl: t.databaseUrl, restoreId: r.id, excludeTables: [] as { table: string; reason: string }[],
+                guard: { source: settings(), freeze, unfreezeOnFailure: false, storage, blobName: "restore.dump" }, accountKey,
             };
             const ok = await verificationProvider.create(vin);
             assert.equal(ok.id, `verified-${r.id}`);
@@ -934,7 +944,7 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
             assert.deepEqual(await verificationProvider.diff!(ex.id, ex.outs!, vin), { changes: true, replaces: ["excludeTables"], deleteBeforeReplace: true });
 
             // Verification failure with unfreezeOnFailure: freeze lifted, dump deleted.
-            const lifted = await failure(verificationProvider.create({ ...vin, unfreezeOnFailure: true }));
+            const lifted = await failure(verificationProvider.create({ ...vin, guard: { ...vin.guard, unfreezeOnFailure: true } }));
             assert.ok(lifted.message.endsWith(` ${freezeStatusSentence(freeze.spec, true)}`), lifted.message);
             assert.equal((await app(LEGACY))!.maintenance, false);
             assert.equal(await blobInfo(blob, "restore.dump"), undefined);

@@ -454,15 +454,17 @@ test("the Verification provider fails with the first differing objects named and
     const reportDir = fs.mkdtempSync(path.join(os.tmpdir(), "verify-report-"));
     const { password, ...settings } = fx.source;
     const inputs = {
-        source: { ...settings, sslmode: "disable" as const },
+        guard: {
+            source: { ...settings, sslmode: "disable" as const },
+            freeze: { spec: { mode: "none" as const, app: "a", scaleDown: [] }, record: { mode: "none" as const, app: "a", maintenanceBefore: false, formationBefore: [], readOnlyBefore: "", appliedAt: "" } },
+            unfreezeOnFailure: true,
+            storage: { accountName: "x", blobEndpoint: "http://127.0.0.1:1/x", container: "c" },
+            blobName: "b.dump",
+        },
+        accountKey: "a2V5",
         targetUrl: `postgres://${target.user}:${target.password}@${target.host}:${target.port}/${target.database}?sslmode=disable`,
         restoreId: "r001",
         excludeTables: [],
-        freeze: { spec: { mode: "none" as const, app: "a", scaleDown: [] }, record: { mode: "none" as const, app: "a", maintenanceBefore: false, formationBefore: [], readOnlyBefore: "", appliedAt: "" } },
-        unfreezeOnFailure: true,
-        storage: { accountName: "x", blobEndpoint: "http://127.0.0.1:1/x", container: "c" },
-        accountKey: "a2V5",
-        blobName: "b.dump",
         queries: ["SELECT count(*) FROM public.orders"],
         concurrency: 2,
         restoreLogs: [{ created_at: "t", message: "pg_restore: error: could not execute query: ERROR:  must be owner of extension plpgsql" }, { created_at: "t", message: "pg_restore: creating TABLE \"public.orders\"" }],
