@@ -10,12 +10,24 @@ import { checkDumpCompression, localCompressionOffer } from "./lib/compression";
 import { azureServerName, findingKey, formatFindings, herokuAppsToCheck, preflightJson, runPreflight } from "./lib/preflight";
 import { armEndpointForHost, checkAzureBackups, noCredentials, type AzureBackupCheck } from "./lib/azureBackup";
 import * as heroku from "./lib/heroku";
-import { MigrationError } from "./lib/errors";
+import { MigrationError, isMigrationError } from "./lib/errors";
 import { registerSecret } from "./lib/redact";
 import { reportFromOutputs, resolveReportDir, writePreflightFiles, writeReport } from "./lib/reportFiles";
 import { ROLLBACK_ACK_CODE } from "./lib/rollback";
 
+/**
+ * Errors a user can meet (MigrationError, ConfigError) end the program as a `pulumi.RunError`: the
+ * CLI then shows the message alone, not "unhandled exception" with a colored stack trace.
+ */
 export = async () => {
+    try {
+        return await migrate();
+    } catch (err) {
+        throw isMigrationError(err) ? new pulumi.RunError(err.message) : err;
+    }
+};
+
+async function migrate() {
     const config = new pulumi.Config();
     const prefix = `${pulumi.getProject()}:`;
     checkKnownKeys(Object.keys(pulumi.runtime.allConfig()).filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length)));
@@ -94,7 +106,7 @@ export = async () => {
         });
     }
     return outputs;
-};
+}
 
 /** The flexible server's backups through Azure Resource Manager; unavailable when azure-native has no credentials. */
 async function sourceBackups(server: string, host: string, resourceGroup: string | undefined): Promise<AzureBackupCheck> {
