@@ -217,6 +217,8 @@ export function cmdRunInvocation(run: ProgramRun): { args: string[]; env: Record
         PULUMI_CONFIG: JSON.stringify(config),
         PULUMI_CONFIG_SECRET_KEYS: JSON.stringify(run.secretKeys),
         PULUMI_NODEJS_TYPESCRIPT: "true",
+        // Not the language host's: ends the program if the rehearsal is killed (local/program-watchdog.js).
+        NODE_OPTIONS: `${process.env.NODE_OPTIONS ? `${process.env.NODE_OPTIONS} ` : ""}--require ${JSON.stringify(path.join(__dirname, "program-watchdog.js"))}`,
     };
     return { args, env };
 }
