@@ -162,6 +162,12 @@ export function rehearsalConfig(services: Services): { config: Record<string, st
     return { config, secretKeys: [`${PROJECT}:sourcePassword`] };
 }
 
+/** The program's own output, redacted: its stderr to ours, everything else to the rehearsal's log. */
+function printProgramLine(line: string, stream?: "stderr"): void {
+    if (stream === "stderr") process.stderr.write(redact(line) + "\n");
+    else log(line);
+}
+
 /** Where cmd/run is: what the Node language host resolves from the program directory. */
 export const CMD_RUN = require.resolve("@pulumi/pulumi/cmd/run", { paths: [path.join(__dirname, "..")] });
 
@@ -236,7 +242,7 @@ export interface ProgramProcess {
  * its stack outputs. Like the Pulumi engine, the update ends as soon as a resource has failed and
  * nothing is in flight: the program is stopped (its remaining outputs can never settle).
  */
-export function runProgram(engine: RehearsalEngine, run: Omit<ProgramRun, "monitorAddress">, print: (line: string) => void = log): ProgramProcess {
+export function runProgram(engine: RehearsalEngine, run: Omit<ProgramRun, "monitorAddress">, print: (line: string, stream?: "stderr") => void = printProgramLine): ProgramProcess {
     let child: ChildProcess | undefined;
     let killTimer: NodeJS.Timeout | undefined;
     const kill = () => {
@@ -268,6 +274,7 @@ export function runProgram(engine: RehearsalEngine, run: Omit<ProgramRun, "monit
             process.once("exit", onExit);
             const stderrTail: string[] = [];
             const lines = (stream: NodeJS.ReadableStream, keep?: string[]) => {
+                const to = keep ? "stderr" : undefined;
                 let buf = "";
                 stream.setEncoding("utf8");
                 stream.on("data", (chunk: string) => {
@@ -277,10 +284,10 @@ export function runProgram(engine: RehearsalEngine, run: Omit<ProgramRun, "monit
                         const line = buf.slice(0, i);
                         buf = buf.slice(i + 1);
                         if (keep) keep.push(redact(line)), keep.splice(0, Math.max(0, keep.length - 20));
-                        print(line);
+                        print(line, to);
                     }
                 });
-                stream.on("end", () => buf && print(buf));
+                stream.on("end", () => buf && print(buf, to));
             };
             lines(child.stdout!);
             lines(child.stderr!, stderrTail);
@@ -390,7 +397,11 @@ export async function rehearse(command: Command, dir: string): Promise<{ ok: boo
         if (command === "destroy") {
             await Promise.race([engine.destroy(), interrupted]);
         } else {
-            program = runProgram(engine, { root: PROJECT_ROOT, project: PROJECT, stack: STACK, preview: command === "preview", config, secretKeys });
+            // `pulumi up` lets ts-node type-check the program (11 s of CPU here, minutes on a busy
+            // machine); the rehearsal only transpiles, as the CLI does with this variable set,
+            // since `npm run typecheck` checks the types. PULUMI_NODEJS_TRANSPILE_ONLY=false type-checks.
+            const env = { PULUMI_NODEJS_TRANSPILE_ONLY: process.env.PULUMI_NODEJS_TRANSPILE_ONLY ?? "true" };
+            program = runProgram(engine, { root: PROJECT_ROOT, project: PROJECT, stack: STACK, preview: command === "preview", config, secretKeys, env });
             program.outputs.catch(() => undefined);
             outputs = await Promise.race([program.outputs, interrupted]);
             await engine.finishUpdate(outputs);

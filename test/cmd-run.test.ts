@@ -48,9 +48,9 @@ async function runFixture(dir: string, preview: boolean, config: Record<string, 
     try {
         const outputs = await program.outputs;
         if (!preview) await engine.finishUpdate(outputs);
-        return { outputs, engine, lines, error: undefined as Error | undefined };
+        return { outputs, engine, lines, error: undefined as Error | undefined, pid: program.pid };
     } catch (err) {
-        return { outputs: {}, engine, lines, error: err as Error };
+        return { outputs: {}, engine, lines, error: err as Error, pid: program.pid };
     }
 }
 
@@ -177,6 +177,28 @@ test("preview of a new stack: outputs of resources to be created are unknown, an
     }
 });
 
+function running(pid: number | undefined): boolean {
+    assert.ok(pid && pid > 0, "the program ran in its own process");
+    try {
+        return !/^\d+ \(.*\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
+    } catch {
+        return false;
+    }
+}
+
+test("a failed resource ends the update with its error, the program is stopped, and what was done stays in state", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cmd-run-fail-"));
+    try {
+        const run = await runFixture(dir, false, { fail: "true" });
+        assert.equal(run.error?.message, "pulumi-nodejs:dynamic:Resource group-item: create of b refused (config fail)");
+        assert.equal(running(run.pid), false, "cmd/run was stopped");
+        assert.deepEqual(run.engine.resources.filter((r) => r.custom).map((r) => r.name), ["a"]);
+        assert.ok(!run.lines.some((l) => /^error:/.test(l)), `the program's own reports of the failure are not repeated:\n${run.lines.join("\n")}`);
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+});
+
 test("a program that throws ends the run with its error, and no cmd/run process is left", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cmd-run-throw-"));
     try {
@@ -188,9 +210,8 @@ test("a program that throws ends the run with its error, and no cmd/run process 
             assert.match(err.message, /Missing required configuration variable 'cmd-run-fixture:password'/);
             return true;
         });
-        const pid = program.pid!;
-        assert.ok(pid > 0);
-        assert.equal(fs.existsSync(`/proc/${pid}`) && !fs.readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z "), false, "cmd/run has exited");
+        assert.equal(running(program.pid), false, "cmd/run has exited");
+        assert.ok(lines.some((l) => /^error: \[runtime\] Missing required configuration variable/.test(l)), "the program's error is logged through Engine.Log");
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
     }
