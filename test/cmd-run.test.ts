@@ -202,16 +202,11 @@ test("a failed resource ends the update with its error, the program is stopped, 
 test("a program that throws ends the run with its error, and no cmd/run process is left", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cmd-run-throw-"));
     try {
-        const lines: string[] = [];
-        const engine = engineFor(dir, false, lines);
-        // No password configured: config.requireSecret throws in the program.
-        const program = runProgram(engine, { root: FIXTURE, project: PROJECT, stack: "test", preview: false, config: {}, secretKeys: [], env: { PULUMI_NODEJS_TRANSPILE_ONLY: "true" } }, (l) => lines.push(l));
-        await assert.rejects(program.outputs, (err: Error) => {
-            assert.match(err.message, /Missing required configuration variable 'cmd-run-fixture:password'/);
-            return true;
-        });
-        assert.equal(running(program.pid), false, "cmd/run has exited");
-        assert.ok(lines.some((l) => /^error: \[runtime\] Missing required configuration variable/.test(l)), "the program's error is logged through Engine.Log");
+        const run = await runFixture(dir, false, { throw: "true" });
+        assert.equal(run.error?.message, "the program was told to throw (config throw)");
+        assert.equal(running(run.pid), false, "cmd/run has exited");
+        assert.ok(run.lines.includes("error: [runtime] the program was told to throw (config throw)"), "the program's error is logged through Engine.Log, without a stack");
+        assert.deepEqual(run.engine.resources.filter((r) => r.custom), [], "nothing was registered");
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
     }
