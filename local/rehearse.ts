@@ -303,7 +303,8 @@ export function runProgram(engine: RehearsalEngine, run: Omit<ProgramRun, "monit
                 throw engine.errors[0];
             }
             if (status.code !== 0) {
-                const why = programErrors.length > 0 ? programErrors.join("\n") : stderrTail.filter((l) => l.trim()).slice(-10).join("\n");
+                // cmd/run logs the error that ended the program last (earlier ones are the program's own log.error lines).
+                const why = programErrors.length > 0 ? programErrors[programErrors.length - 1] : stderrTail.filter((l) => l.trim()).slice(-10).join("\n");
                 if (programErrors.length > 0 && status.code === 32) throw new Error(why);
                 throw new Error(`the program (index.ts under @pulumi/pulumi/cmd/run) exited with ${status.signal ? `signal ${status.signal}` : `code ${status.code}`}${why ? `: ${why}` : ""}`);
             }
