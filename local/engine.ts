@@ -64,7 +64,7 @@ export interface Step {
 }
 
 /** A registration request: the resource's state before any provider has run. */
-type Planned = Omit<ResourceState, "id" | "outputs">;
+export type Planned = Omit<ResourceState, "id" | "outputs">;
 
 interface DiffResult {
     changes: boolean;
@@ -102,7 +102,6 @@ export class RehearsalEngine {
     private current: Map<string, ResourceState>;
     private registered = new Set<string>();
     private inFlight = 0;
-    private pendingInPreview = new Set<string>();
     private stopped = false;
     /** Names of the resources that failed, in order (errors[i] is failed[i]'s). */
     private failed: string[] = [];
@@ -382,16 +381,8 @@ export class RehearsalEngine {
         // A secret input (DATABASE_URL in the acceptance command's environment...) never shows in a log, an error or a report.
         for (const s of secretStrings(planned.inputs)) registerSecret(s);
         const news = unwrapSecrets(planned.inputs) as Record<string, unknown>;
-        const upstreamPending = planned.dependencies.some((d) => this.pendingInPreview.has(d));
-
-        if (preview && upstreamPending) {
-            // Like the Pulumi engine, a preview still checks a dynamic resource whose inputs are not
-            // all known yet: the provider's check gets Pulumi's unknown marker for those values.
-            if (planned.type.startsWith(DYNAMIC_PREFIX) && handler.check) await handler.check(old ? unwrapSecrets(old.inputs) : undefined, planned.inputs);
-            this.pendingInPreview.add(planned.urn);
-            this.record({ op: old ? "update" : "create", urn: planned.urn, type: planned.type, name: planned.name, detail: old ? "may be replaced: its inputs change" : undefined });
-            return { id: old?.id, state: planned.inputs };
-        }
+        // Like the engine, Check runs in preview too, with the inputs not known yet (outputs of
+        // resources still to be created or changed) passed as the unknown value.
         const checked = handler.check ? await handler.check(old ? unwrapSecrets(old.inputs) : undefined, news) : news;
         // Tests only: REHEARSAL_FAULT=<resource name> makes that resource's provider fail, for
         // stages no real input can break (the engine's handling of a failure is the same).
@@ -399,13 +390,14 @@ export class RehearsalEngine {
             this.record({ op: old ? "update" : "create", urn: planned.urn, type: planned.type, name: planned.name });
             throw new Error(`injected fault (REHEARSAL_FAULT=${planned.name})`);
         }
+        // In preview a provider that does not preview (dynamic providers, and here every one)
+        // hands back its checked inputs as the state: every output that is not an input is
+        // unknown to the program until the resource has been created or changed.
+        const previewState = () => this.secretOutputs(planned, checked);
 
         if (!old) {
             const step = this.record({ op: "create", urn: planned.urn, type: planned.type, name: planned.name });
-            if (preview) {
-                this.pendingInPreview.add(planned.urn);
-                return { state: planned.inputs };
-            }
+            if (preview) return { state: previewState() };
             const created = await this.timed(step, () => handler.create(checked));
             const outputs = this.secretOutputs(planned, created.outputs);
             this.current.set(planned.urn, this.stateFor(planned, created.id, outputs));
@@ -423,10 +415,7 @@ export class RehearsalEngine {
         }
         if (diff.replaces.length > 0) {
             const step = this.record({ op: "replace", urn: planned.urn, type: planned.type, name: planned.name, detail: `changed: ${diff.replaces.join(", ")}` });
-            if (preview) {
-                this.pendingInPreview.add(planned.urn);
-                return { id: old.id, state: planned.inputs };
-            }
+            if (preview) return { id: old.id, state: previewState() };
             const deleteFirst = diff.deleteBeforeReplace || planned.deleteBeforeReplace;
             const created = await this.timed(step, async () => {
                 if (deleteFirst) {
@@ -443,7 +432,7 @@ export class RehearsalEngine {
             return { id: created.id, state: outputs };
         }
         const step = this.record({ op: "update", urn: planned.urn, type: planned.type, name: planned.name });
-        if (preview) return { id: old.id, state: { ...old.outputs, ...planned.inputs } };
+        if (preview) return { id: old.id, state: previewState() };
         const updated = this.secretOutputs(planned, await this.timed(step, () => handler.update(old, checked)));
         this.current.set(planned.urn, this.stateFor(planned, old.id, updated));
         await this.persist();

@@ -10,7 +10,8 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import * as pulumi from "@pulumi/pulumi";
+import * as os from "os";
+import { spawn, type ChildProcess } from "child_process";
 import { startCluster, type LocalCluster } from "./postgres";
 import { seedDemoSource } from "./demo";
 import { startAzurite, type LocalAzurite } from "./azurite";
@@ -21,6 +22,7 @@ import { REHEARSAL_SOURCE_DIR_ENV } from "../lib/retire";
 import { redact, registerSecret } from "../lib/redact";
 import { endLiveLine } from "../lib/progress";
 import { RehearsalEngine, type Step } from "./engine";
+import { startMonitorServer, stackOutputsFromWire } from "./monitorServer";
 import { acquireLock } from "./lock";
 import { freezeInEffect, freezeStatusSentence, type FreezeRecord, type FreezeSpec } from "../lib/freeze";
 import { configFromJson, readSettings } from "../lib/config";
@@ -162,47 +164,173 @@ export function rehearsalConfig(services: Services): { config: Record<string, st
     return { config, secretKeys: [`${PROJECT}:sourcePassword`] };
 }
 
+/** The program's own output, redacted: its stderr to ours, everything else to the rehearsal's log. */
+function printProgramLine(line: string, stream?: "stderr"): void {
+    if (stream === "stderr") process.stderr.write(redact(line) + "\n");
+    else log(line);
+}
+
+/** Where cmd/run is: what the Node language host resolves from the program directory. */
+export const CMD_RUN = require.resolve("@pulumi/pulumi/cmd/run", { paths: [path.join(__dirname, "..")] });
+
+/** The project root (Pulumi.yaml), which is also the program directory. */
+const PROJECT_ROOT = path.join(__dirname, "..");
+
+export interface ProgramRun {
+    /** Pulumi.yaml's directory; the program is its "." entry point (package.json `main`). */
+    root: string;
+    project: string;
+    stack: string;
+    preview: boolean;
+    /** Full keys ("project:key") to string values, as `pulumi config` holds them. */
+    config: Record<string, string>;
+    secretKeys: string[];
+    monitorAddress: string;
+    /** Extra environment for the program (on top of this process's). */
+    env?: Record<string, string>;
+}
+
 /**
- * Runs index.ts under the engine and resolves its stack outputs. Like the Pulumi engine, the
- * update ends as soon as a resource has failed and nothing is in flight: the outputs that depend
- * on the failed resource never settle, so waiting for them would hang forever.
+ * The command line and environment with which the Node language host (pulumi-language-nodejs,
+ * `execRuntime` and `constructArguments`) starts cmd/run: the same flags in the same order, the
+ * config with keys as `<namespace>:config:<name>`, the secret keys as given, and TypeScript on
+ * (Pulumi.yaml: `runtime.options.typescript: true`). The engine's gRPC address serves both the
+ * ResourceMonitor and the Engine service. `--sync` is left out: the language host's synchronous
+ * invoke pipes are never opened by SDK 3.248 (test/cmd-run.test.ts checks that).
  */
-async function runProgram(engine: RehearsalEngine): Promise<Record<string, unknown>> {
-    engine.install();
-    const failed = engine.settledAfterError().then(() => {
-        throw engine.errors[0];
-    });
-    const finished = (async () => {
-        // eslint-disable-next-line @typescript-eslint/no-var-requires
-        const program: () => Promise<Record<string, unknown>> = require("../index");
-        const outputs = await resolveOutputs(await program());
-        // eslint-disable-next-line @typescript-eslint/no-var-requires
-        await (require("@pulumi/pulumi/runtime/settings").waitForRPCs() as Promise<void>);
-        return outputs;
+export function cmdRunInvocation(run: ProgramRun): { args: string[]; env: Record<string, string> } {
+    const config: Record<string, string> = {};
+    for (const [k, v] of Object.entries(run.config)) {
+        const i = k.indexOf(":");
+        config[i < 0 ? k : `${k.slice(0, i)}:config:${k.slice(i + 1)}`] = v;
+    }
+    const parallel = Number(process.env.PULUMI_PARALLEL) > 0 ? Number(process.env.PULUMI_PARALLEL) : os.availableParallelism() * 4;
+    const args = [
+        CMD_RUN,
+        "--monitor", run.monitorAddress,
+        "--engine", run.monitorAddress,
+        // A DIY (file) backend's stacks belong to the organization "organization".
+        "--organization", "organization",
+        "--project", run.project,
+        "--root-directory", run.root,
+        "--stack", run.stack,
+        "--pwd", run.root,
+        ...(run.preview ? ["--dry-run"] : []),
+        "--parallel", String(parallel),
+        ".",
+    ];
+    const env: Record<string, string> = {
+        ...(process.env as Record<string, string>),
+        ...run.env,
+        PULUMI_CONFIG: JSON.stringify(config),
+        PULUMI_CONFIG_SECRET_KEYS: JSON.stringify(run.secretKeys),
+        PULUMI_NODEJS_TYPESCRIPT: "true",
+        // Not the language host's: ends the program if the rehearsal is killed (local/program-watchdog.js).
+        NODE_OPTIONS: `${process.env.NODE_OPTIONS ? `${process.env.NODE_OPTIONS} ` : ""}--require ${JSON.stringify(path.join(__dirname, "program-watchdog.js"))}`,
+    };
+    return { args, env };
+}
+
+export interface ProgramProcess {
+    /** Resolves with the stack outputs; rejects with the failed resource's or the program's error. */
+    outputs: Promise<Record<string, unknown>>;
+    /** Stops the program (SIGINT, then SIGKILL after 5 s, as the language host does). */
+    kill(): void;
+    pid?: number;
+}
+
+/**
+ * Runs index.ts under `@pulumi/pulumi/cmd/run` against the rehearsal's ResourceMonitor and resolves
+ * its stack outputs. Like the Pulumi engine, the update ends as soon as a resource has failed and
+ * nothing is in flight: the program is stopped (its remaining outputs can never settle).
+ */
+export function runProgram(engine: RehearsalEngine, run: Omit<ProgramRun, "monitorAddress">, print: (line: string, stream?: "stderr") => void = printProgramLine): ProgramProcess {
+    let child: ChildProcess | undefined;
+    let killTimer: NodeJS.Timeout | undefined;
+    const kill = () => {
+        if (!child || child.exitCode !== null || child.signalCode !== null) return;
+        child.kill("SIGINT");
+        killTimer ??= setTimeout(() => child?.kill("SIGKILL"), 5000);
+        killTimer.unref();
+    };
+    const onExit = () => child?.kill("SIGKILL");
+    const outputs = (async () => {
+        const programErrors: string[] = [];
+        const server = await startMonitorServer({
+            project: run.project,
+            stack: run.stack,
+            register: (reg) => engine.register(reg),
+            invoke: (token, args) => engine.invoke(token, unwrapSecrets(args)),
+            log: (severity, message) => {
+                if (severity === "debug") return;
+                // After a failed step the engine is shut down: what the program reports then is a
+                // consequence of that failure, already recorded.
+                if (engine.errors.length > 0) return;
+                if (severity === "error") programErrors.push(redact(message));
+                print(`${severity}: [runtime] ${message}`);
+            },
+        });
+        try {
+            const { args, env } = cmdRunInvocation({ ...run, monitorAddress: server.address });
+            child = spawn(process.execPath, args, { cwd: run.root, env, stdio: ["ignore", "pipe", "pipe"] });
+            process.once("exit", onExit);
+            const stderrTail: string[] = [];
+            const lines = (stream: NodeJS.ReadableStream, keep?: string[]) => {
+                const to = keep ? "stderr" : undefined;
+                let buf = "";
+                stream.setEncoding("utf8");
+                stream.on("data", (chunk: string) => {
+                    buf += chunk;
+                    let i: number;
+                    while ((i = buf.indexOf("\n")) >= 0) {
+                        const line = buf.slice(0, i);
+                        buf = buf.slice(i + 1);
+                        if (keep) {
+                            keep.push(redact(line));
+                            keep.splice(0, Math.max(0, keep.length - 20));
+                        }
+                        print(line, to);
+                    }
+                });
+                stream.on("end", () => buf && print(buf, to));
+            };
+            lines(child.stdout!);
+            lines(child.stderr!, stderrTail);
+            const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+                child!.on("error", reject);
+                child!.on("exit", (code, signal) => resolve({ code, signal }));
+            });
+            const failed = engine.settledAfterError().then(() => kill());
+            const status = await Promise.race([exited, failed.then(() => exited)]);
+            if (engine.errors.length > 0) {
+                // The program may have ended first while other steps were still in flight.
+                await failed;
+                throw engine.errors[0];
+            }
+            if (status.code !== 0) {
+                // cmd/run logs the error that ended the program last (earlier ones are the program's own log.error lines).
+                const why = programErrors.length > 0 ? programErrors[programErrors.length - 1] : stderrTail.filter((l) => l.trim()).slice(-10).join("\n");
+                if (programErrors.length > 0 && status.code === 32) throw new Error(why);
+                throw new Error(`the program (index.ts under @pulumi/pulumi/cmd/run) exited with ${status.signal ? `signal ${status.signal}` : `code ${status.code}`}${why ? `: ${why}` : ""}`);
+            }
+            const stack = server.stackOutputs();
+            if (!stack) throw new Error("the program (index.ts under @pulumi/pulumi/cmd/run) ended without registering its stack outputs");
+            return stackOutputsFromWire(stack);
+        } finally {
+            engine.stopWaiting();
+            process.off("exit", onExit);
+            kill();
+            await server.stop();
+        }
     })();
-    try {
-        const outputs = await Promise.race([finished, failed]);
-        if (engine.errors.length > 0) throw engine.errors[0];
-        return outputs;
-    } finally {
-        // Whichever lost the race rejects later (a consequence of the recorded failure).
-        finished.catch(() => undefined);
-        failed.catch(() => undefined);
-        engine.stopWaiting();
-    }
+    return {
+        outputs,
+        kill,
+        get pid() {
+            return child?.pid;
+        },
+    };
 }
-
-async function resolveOutputs(outputs: Record<string, unknown>): Promise<Record<string, unknown>> {
-    const resolved: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(outputs)) {
-        const o = pulumi.output(v) as any;
-        const value = await o.promise();
-        const secret = await o.isSecret;
-        resolved[k] = secret ? { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", value } : value;
-    }
-    return resolved;
-}
-
 
 /** What only the rehearsal's engine knows of the run: the steps it took and how long each provider ran. */
 function engineSteps(steps: Step[]): { steps: MigrationReport["steps"]; timings: MigrationReport["timings"] } {
@@ -248,6 +376,7 @@ export async function rehearse(command: Command, dir: string): Promise<{ ok: boo
     let error: string | undefined;
     let freeze: string | undefined;
     let outputs: Record<string, unknown> = {};
+    let program: ProgramProcess | undefined;
     const starting = startServices(dir);
     starting.catch(() => undefined);
     try {
@@ -274,7 +403,13 @@ export async function rehearse(command: Command, dir: string): Promise<{ ok: boo
         if (command === "destroy") {
             await Promise.race([engine.destroy(), interrupted]);
         } else {
-            outputs = await Promise.race([runProgram(engine), interrupted]);
+            // `pulumi up` lets ts-node type-check the program (11 s of CPU here, minutes on a busy
+            // machine); the rehearsal only transpiles, as the CLI does with this variable set,
+            // since `npm run typecheck` checks the types. PULUMI_NODEJS_TRANSPILE_ONLY=false type-checks.
+            const env = { PULUMI_NODEJS_TRANSPILE_ONLY: process.env.PULUMI_NODEJS_TRANSPILE_ONLY ?? "true" };
+            program = runProgram(engine, { root: PROJECT_ROOT, project: PROJECT, stack: STACK, preview: command === "preview", config, secretKeys, env });
+            program.outputs.catch(() => undefined);
+            outputs = await Promise.race([program.outputs, interrupted]);
             await engine.finishUpdate(outputs);
         }
     } catch (err) {
@@ -283,7 +418,12 @@ export async function rehearse(command: Command, dir: string): Promise<{ ok: boo
         error = signal ? errorMessage(err) : engine?.errors[0]?.message ?? errorMessage(err);
         await engine?.recordFailure(command, error).catch(() => undefined);
     } finally {
-        // The dynamic provider host goes first, like the CLI's plugins at the end of an update.
+        // The program never outlives the run (Ctrl-C, kill, or a failure): stopped before the services.
+        if (program) {
+            program.kill();
+            await program.outputs.catch(() => undefined);
+        }
+        // Then the dynamic provider host, like the CLI's plugins at the end of an update.
         await engine?.close().catch(() => undefined);
         if (services && engine && (error || command === "preview")) freeze = await freezeStanding(engine, services).catch((e) => `Where the write freeze stands could not be checked: ${errorMessage(e)}.`);
         // Interrupted while the services were starting: stop them once they are up.

@@ -9,6 +9,7 @@
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import * as fs from "fs";
 import { withClient } from "../lib/pg";
 import { rehearsalFixture, type RehearsalFixture } from "./rehearsal-fixture";
 
@@ -104,6 +105,17 @@ test("every stage's failure ends the run with the error, where the freeze stands
     assert.deepEqual(fx.legacyApp(), { maintenance: false, worker: 2 });
 });
 
+/** Running `@pulumi/pulumi/cmd/run` processes of this fixture's rehearsals (their environment names its REHEARSAL_DIR). */
+function programProcesses(): string[] {
+    return fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d)).filter((pid) => {
+        try {
+            return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("cmd/run") && fs.readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").includes(`REHEARSAL_DIR=${fx.dir}`);
+        } catch {
+            return false;
+        }
+    });
+}
+
 test("one run per directory; Ctrl-C stops the services and says where the freeze stands; after kill -9 the next run clears the lock and the orphaned Azurite, and destroy cleans up", async () => {
     const destroyed = fx.rehearse("destroy");
     assert.equal(destroyed.status, 0, destroyed.out);
@@ -142,6 +154,7 @@ test("one run per directory; Ctrl-C stops the services and says where the freeze
     const fs = await import("fs");
     const path = await import("path");
     assert.equal(fs.existsSync(path.join(fx.dir, "lock")), false, "the lock is released");
+    assert.deepEqual(programProcesses(), [], "Ctrl-C stopped the program (cmd/run) too");
 
     // kill -9 leaves the lock and the run's Azurite behind: the next run clears both and says so;
     // destroy then deletes what exists, lifts a freeze it finds and records itself as a destroy.
@@ -153,6 +166,9 @@ test("one run per directory; Ctrl-C stops the services and says where the freeze
     await new Promise((r) => setTimeout(r, 2000));
     killed.kill("SIGKILL");
     await gone;
+    // Its program loses the monitor and ends by itself, as under a killed `pulumi up`.
+    for (let i = 0; i < 300 && programProcesses().length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(programProcesses(), [], "no cmd/run outlives a killed rehearsal");
     assert.equal(fs.existsSync(path.join(fx.dir, "lock")), true, "kill -9 leaves the lock");
     const destroy = fx.rehearse("destroy");
     assert.equal(destroy.status, 0, destroy.out);
