@@ -1,5 +1,5 @@
 /**
- * lib/heroku.ts against a local node:http server scripted per test (fault injection: rate limits,
+ * lib/heroku/ against a local node:http server scripted per test (fault injection: rate limits,
  * 5xx, hangs, malformed bodies). The emulator's own tests cover the happy paths end to end.
  */
 import { test } from "node:test";
