@@ -1,6 +1,6 @@
 /**
- * The rehearsal engine: runs the real Pulumi program (index.ts) under @pulumi/pulumi's runtime
- * mocks, with a monitor that does what the Pulumi engine and providers would do:
+ * The rehearsal engine: what the Pulumi engine and the providers do with each resource the real
+ * program (index.ts, run by Pulumi's own `cmd/run`) registers through local/monitorServer.ts:
  *
  * - dynamic resources: driven through Pulumi's real dynamic provider host (the
  *   `@pulumi/pulumi/cmd/dynamic-provider` process the CLI starts), over gRPC, with properties
@@ -10,27 +10,14 @@
  * - command:local:Command: the command runs;
  * - state is a file (local/state.ts), saved after every step, so a second `up` diffs against it
  *   and resumes after a failure, and `destroy` deletes in reverse dependency order from state.
- *
- * Options the mock API does not pass on (dependencies, retainOnDelete, additionalSecretOutputs,
- * deleteBeforeReplace) are read from the raw RegisterResourceRequest by a MockMonitor subclass.
  */
 import { execFile } from "child_process";
 import * as path from "path";
-import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
-import * as settings from "@pulumi/pulumi/runtime/settings";
-import * as rpc from "@pulumi/pulumi/runtime/rpc";
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const runtimeState = require("@pulumi/pulumi/runtime/state");
 import { containerClient } from "../lib/blob";
 import { errorMessage } from "../lib/errors";
 import { redact, registerSecret } from "../lib/redact";
 import { ProviderHost, checkFailureMessage } from "./providerHost";
 import { containsSecret, isSecret, secret, secretStrings, unwrapSecrets, type ResourceState, type StackState, StateFile } from "./state";
-
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const structproto = require("google-protobuf/google/protobuf/struct_pb");
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const resproto = require("@pulumi/pulumi/proto/resource_pb");
 
 export interface AzuriteAccount {
     accountName: string;
@@ -116,56 +103,6 @@ export class RehearsalEngine {
 
     get state(): StackState {
         return this.stack;
-    }
-
-    /** Installs the monitor; call before requiring the program. */
-    install(): void {
-        const engine = this;
-        class Monitor extends MockMonitor {
-            async registerResource(req: any, callback: (err: any, resp: any) => void): Promise<void> {
-                try {
-                    const parent: string = req.getParent();
-                    const planned: Planned = {
-                        urn: (this as any).newUrn(parent, req.getType(), req.getName()),
-                        type: req.getType(),
-                        name: req.getName(),
-                        custom: req.getCustom(),
-                        parent: parent || undefined,
-                        dependencies: req.getDependenciesList(),
-                        retainOnDelete: req.getRetainondelete() === true,
-                        deleteBeforeReplace: req.getDeletebeforereplace() === true,
-                        additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
-                        inputs: rpc.deserializeProperties(req.getObject()),
-                    };
-                    const result = await engine.register(planned);
-                    const serialized = await rpc.serializeProperties("", result.state);
-                    this.resources.set(planned.urn, { urn: planned.urn, id: result.id ?? null, state: serialized });
-                    const response = new resproto.RegisterResourceResponse();
-                    response.setUrn(planned.urn);
-                    response.setId(result.id ?? "");
-                    response.setObject(structproto.Struct.fromJavaScript(serialized));
-                    callback(null, response);
-                } catch (err) {
-                    callback(err, undefined);
-                }
-            }
-        }
-        const monitor = new Monitor({
-            call: (args) => engine.invoke(args.token, unwrapSecrets(args.inputs)),
-            newResource: () => {
-                throw new Error("read resources are not supported by the rehearsal engine");
-            },
-        });
-        settings.setMockOptions(monitor, this.opts.project, this.opts.stack, this.opts.preview);
-        const store = runtimeState.getStore();
-        store.supportsSecrets = true;
-        store.supportsResourceReferences = true;
-        store.supportsOutputValues = false;
-        store.supportsDeletedWith = true;
-        store.supportsAliasSpecs = true;
-        // Config as the Pulumi CLI passes it to the program.
-        // eslint-disable-next-line @typescript-eslint/no-var-requires
-        require("@pulumi/pulumi/runtime/config").setAllConfig(this.opts.config, this.opts.secretKeys);
     }
 
     private record(step: Step): Step {
