@@ -12,7 +12,7 @@
  * against the installed SDK's protocol.
  */
 import * as grpc from "@grpc/grpc-js";
-import { SECRET_SIG, SIG_KEY } from "./state";
+import { SECRET_SIG, SIG_KEY, type ResourceState } from "./state";
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const semver: { satisfies(version: string, range: string): boolean } = require("semver");
@@ -83,20 +83,11 @@ export const REFUSED_METHODS: Record<string, string> = {
     startDebugging: "no debugger is attached to the rehearsal",
 };
 
-/** A registration as the engine's planner sees it: the resource's state before any provider ran. */
-export interface Registration {
-    urn: string;
-    type: string;
-    name: string;
-    custom: boolean;
-    parent?: string;
-    dependencies: string[];
-    retainOnDelete: boolean;
-    deleteBeforeReplace: boolean;
-    additionalSecretOutputs: string[];
-    /** Inputs as they arrive on the wire: secrets as signature objects, unknowns as UNKNOWN. */
-    inputs: Record<string, unknown>;
-}
+/**
+ * A registration as the engine's planner sees it: the resource's state before any provider ran
+ * (inputs as they arrive on the wire: secrets as signature objects, unknowns as UNKNOWN).
+ */
+export type Registration = Omit<ResourceState, "id" | "outputs">;
 
 export interface MonitorHandlers {
     project: string;

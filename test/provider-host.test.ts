@@ -9,7 +9,7 @@
  */
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "child_process";
+import { spawn, type ChildProcess } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -76,6 +76,25 @@ function groupAlive(pid: number): boolean {
     } catch {
         return false;
     }
+}
+
+/** A child process that starts a provider host and then idles: the host's pid, once it runs. */
+async function hostInChild(pidFile?: string): Promise<{ child: ChildProcess; pid: number }> {
+    const script = `
+        const { ProviderHost } = require(${JSON.stringify(path.join(__dirname, "..", "local", "providerHost"))});
+        ProviderHost.start({ project: "p", stack: "s", config: {}, secretKeys: [], log: () => {}, logError: () => {}${pidFile ? `, pidFile: ${JSON.stringify(pidFile)}` : ""} })
+            .then((h) => { console.log("pid " + h.pid); setInterval(() => {}, 1000); });`;
+    const child = spawn(process.execPath, ["--require", "ts-node/register/transpile-only", "-e", script], { cwd: path.join(__dirname, ".."), stdio: ["ignore", "pipe", "inherit"] });
+    const pid = await new Promise<number>((resolve, reject) => {
+        let text = "";
+        child.stdout!.on("data", (d) => {
+            text += d;
+            const m = /pid (\d+)/.exec(text);
+            if (m) resolve(Number(m[1]));
+        });
+        child.once("exit", (code) => reject(new Error(`child exited ${code} before starting the host`)));
+    });
+    return { child, pid };
 }
 
 describe("the real dynamic provider host over gRPC", () => {
@@ -219,20 +238,7 @@ describe("the host's lifetime", () => {
     test("a host left by a parent killed with SIGKILL is stopped by the next start with the same pid file", async () => {
         const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "provhost-pid-"));
         const pidFile = path.join(tmp, "provider-host.pid");
-        const script = `
-            const { ProviderHost } = require(${JSON.stringify(path.join(__dirname, "..", "local", "providerHost"))});
-            ProviderHost.start({ project: "p", stack: "s", config: {}, secretKeys: [], log: () => {}, logError: () => {}, pidFile: ${JSON.stringify(pidFile)} })
-                .then((h) => { console.log("pid " + h.pid); setInterval(() => {}, 1000); });`;
-        const child = spawn(process.execPath, ["--require", "ts-node/register/transpile-only", "-e", script], { cwd: path.join(__dirname, ".."), stdio: ["ignore", "pipe", "inherit"] });
-        const pid = await new Promise<number>((resolve, reject) => {
-            let text = "";
-            child.stdout.on("data", (d) => {
-                text += d;
-                const m = /pid (\d+)/.exec(text);
-                if (m) resolve(Number(m[1]));
-            });
-            child.once("exit", (code) => reject(new Error(`child exited ${code} before starting the host`)));
-        });
+        const { child, pid } = await hostInChild(pidFile);
         const exited = new Promise((r) => child.once("exit", r));
         child.kill("SIGKILL");
         await exited;
@@ -252,20 +258,7 @@ describe("the host's lifetime", () => {
 
     for (const sig of ["SIGTERM", "SIGINT"] as const) {
         test(`a parent ended by ${sig} leaves no host behind`, async () => {
-            const script = `
-                const { ProviderHost } = require(${JSON.stringify(path.join(__dirname, "..", "local", "providerHost"))});
-                ProviderHost.start({ project: "p", stack: "s", config: {}, secretKeys: [], log: () => {}, logError: () => {} })
-                    .then((h) => { console.log("pid " + h.pid); setInterval(() => {}, 1000); });`;
-            const child = spawn(process.execPath, ["--require", "ts-node/register/transpile-only", "-e", script], { cwd: path.join(__dirname, ".."), stdio: ["ignore", "pipe", "inherit"] });
-            const pid = await new Promise<number>((resolve, reject) => {
-                let text = "";
-                child.stdout.on("data", (d) => {
-                    text += d;
-                    const m = /pid (\d+)/.exec(text);
-                    if (m) resolve(Number(m[1]));
-                });
-                child.once("exit", (code) => reject(new Error(`child exited ${code} before starting the host`)));
-            });
+            const { child, pid } = await hostInChild();
             assert.ok(groupAlive(pid));
             const exited = new Promise<NodeJS.Signals | null>((r) => child.once("exit", (_c, s) => r(s)));
             child.kill(sig);

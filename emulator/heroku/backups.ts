@@ -28,7 +28,7 @@ import type { AdminTarget } from "./db";
 import type { AddonRecord, TransferRecord } from "./state";
 import type { EmulatorTls } from "./tls";
 import { withAdmin } from "./db";
-import { dataTime, uuid } from "./util";
+import { dataTime } from "./util";
 
 export const PUBLIC_URL_TTL_S = 600;
 const OBJECT_PREFIX = "/xfrtu/";
@@ -150,39 +150,17 @@ export interface RunningCapture {
 }
 
 export function newBackupTransfer(core: EmulatorCore, store: BackupStore, addon: AddonRecord): TransferRecord {
-    const app = core.findApp(addon.app_id);
-    const num = (core.state.transfer_nums[app.id] ?? 0) + 1;
-    core.state.transfer_nums[app.id] = num;
-    const primary = core.state.attachments.find((t) => t.addon_id === addon.id && t.app_id === app.id);
-    const now = dataTime();
-    const id = uuid();
-    return {
-        uuid: id,
-        num,
-        app_id: app.id,
-        addon_id: addon.id,
-        from_name: primary?.name ?? addon.name,
+    const t = core.newTransfer(addon, (attachment) => ({
+        from_name: attachment,
         from_type: "pg_dump",
         from_url: addon.db ? `postgres:///${addon.db.database}` : "",
         to_name: "BACKUP",
         to_type: "gof3r",
-        to_url: store.objectUrl(id),
-        options: {},
-        source_bytes: null,
-        processed_bytes: 0,
-        succeeded: null,
-        warnings: 0,
-        created_at: now,
-        started_at: null,
-        canceled_at: null,
-        updated_at: now,
-        finished_at: null,
-        deleted_at: null,
-        purged_at: null,
-        num_keep: 2,
-        schedule: null,
-        logs: [],
-    };
+        to_url: "",
+    }));
+    // The backup's object is named by the transfer's uuid.
+    t.to_url = store.objectUrl(t.uuid);
+    return t;
 }
 
 export function startCapture(t: TransferRecord, addon: AddonRecord, deps: { admin: AdminTarget; pgDumpPath: string; store: BackupStore; save: () => void; log: (l: string) => void }): RunningCapture {

@@ -8,7 +8,7 @@ import { saveState } from "./state";
 import { ADDON_SERVICE, ADDON_SERVICE_HUMAN_NAME, EmulatedPlan, emulatedPlans } from "./plans";
 import { AdminTarget, createAddonDatabase, databaseUrl, dropAddonDatabase, newAddonCredentials } from "./db";
 import { RunningRestore, startRestore } from "./restore";
-import { notFound, platformTime, stableUuid, dataTime } from "./util";
+import { notFound, platformTime, stableUuid, dataTime, uuid } from "./util";
 import { recordRelease } from "./releases";
 import { BackupStore, RunningCapture, newBackupTransfer, startCapture } from "./backups";
 import { redact } from "../../lib/redact";
@@ -56,6 +56,40 @@ export class EmulatorCore {
     }
 
     // ---- lookups -------------------------------------------------------------------------
+
+    /**
+     * A new transfer of `addon` as the Data API shows one before it starts: the next number of its
+     * app, no bytes, no result. `ends` gives the from/to sides from the add-on's attachment name.
+     */
+    newTransfer(addon: AddonRecord, ends: (attachmentName: string) => Pick<TransferRecord, "from_name" | "from_type" | "from_url" | "to_name" | "to_type" | "to_url">): TransferRecord {
+        const app = this.findApp(addon.app_id);
+        const num = (this.state.transfer_nums[app.id] ?? 0) + 1;
+        this.state.transfer_nums[app.id] = num;
+        const primary = this.state.attachments.find((t) => t.addon_id === addon.id && t.app_id === app.id);
+        const now = dataTime();
+        return {
+            uuid: uuid(),
+            num,
+            app_id: app.id,
+            addon_id: addon.id,
+            ...ends(primary?.name ?? addon.name),
+            options: {},
+            source_bytes: null,
+            processed_bytes: 0,
+            succeeded: null,
+            warnings: 0,
+            created_at: now,
+            started_at: null,
+            canceled_at: null,
+            updated_at: now,
+            finished_at: null,
+            deleted_at: null,
+            purged_at: null,
+            num_keep: 2,
+            schedule: null,
+            logs: [],
+        };
+    }
 
     findApp(idOrName: string): AppRecord {
         const app = this.state.apps.find((a) => a.id === idOrName || a.name === idOrName);

@@ -10,7 +10,7 @@ import type { AddonRecord, TransferRecord } from "./state";
 import { databaseUrl } from "./db";
 import { isSupportedExtension } from "./extensions";
 import { parseExtensionRequest } from "./restore";
-import { ApiError, dataTime, invalidParams, notFound, uuid } from "./util";
+import { ApiError, dataTime, invalidParams, notFound } from "./util";
 
 function findDatabase(core: EmulatorCore, id: string): AddonRecord {
     const addon = core.state.addons.find((a) => a.id === id || a.name === id);
@@ -65,42 +65,19 @@ export function dataRoutes(core: EmulatorCore): Route[] {
                 // `pg:backups:restore b001` sends the backup's to_url: read it as transferatu reads its own bucket
                 const ownBackup = core.backups?.ownObject(backupUrl);
                 const readUrl = ownBackup ? core.backups!.signedUrl(ownBackup, 3600, true).url : backupUrl;
-                const app = core.findApp(addon.app_id);
-                const num = (core.state.transfer_nums[app.id] ?? 0) + 1;
-                core.state.transfer_nums[app.id] = num;
-                const primary = core.state.attachments.find((t) => t.addon_id === addon.id && t.app_id === app.id);
-                const now = dataTime();
-                const transfer: TransferRecord = {
-                    uuid: uuid(),
-                    num,
-                    app_id: app.id,
-                    addon_id: addon.id,
+                const toUrl = databaseUrl(addon.db);
+                const transfer: TransferRecord = core.newTransfer(addon, (attachment) => ({
                     from_name: "BACKUP",
                     from_type: "htcat",
                     from_url: readUrl,
-                    to_name: primary?.name ?? addon.name,
+                    to_name: attachment,
                     to_type: "pg_restore",
-                    to_url: databaseUrl(addon.db),
-                    options: {},
-                    source_bytes: null,
-                    processed_bytes: 0,
-                    succeeded: null,
-                    warnings: 0,
-                    created_at: now,
-                    started_at: null,
-                    canceled_at: null,
-                    updated_at: now,
-                    finished_at: null,
-                    deleted_at: null,
-                    purged_at: null,
-                    num_keep: 2,
-                    schedule: null,
-                    logs: [],
-                };
+                    to_url: toUrl,
+                }));
                 core.state.transfers.push(transfer);
                 core.save();
                 core.queueRestore(transfer, addon, extensions);
-                core.log(`restore r${String(num).padStart(3, "0")} (${transfer.uuid}) into ${addon.name} queued`);
+                core.log(`restore r${String(transfer.num).padStart(3, "0")} (${transfer.uuid}) into ${addon.name} queued`);
                 return { status: 201, body: core.transferJson(transfer, false) };
             },
         },
