@@ -2,18 +2,23 @@
  * Component wiring under Pulumi's runtime mocks: which resources Migration declares, in what
  * dependency order, with which options and secrets.
  */
-import { test } from "node:test";
+import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { maskedShellCommand } from "../lib/maskedCommand";
-import { declareForTest, SECRET_PASSWORD } from "./migration-helpers";
+import { declareForTest, SECRET_PASSWORD, type Recorded } from "./migration-helpers";
 
-test("Migration declares the guide's steps in order, with explicit dependencies, private storage and secrets", async () => {
-    const r = await declareForTest({ acceptanceCommand: "npm run acceptance", dependentApps: '["web-app"]' });
+// The program is declared once (the runtime's settings are global per process); each test reads
+// one property of what it registered.
+let r: Map<string, Recorded>;
+before(async () => {
+    r = await declareForTest({ acceptanceCommand: "npm run acceptance", dependentApps: '["web-app"]' });
+});
 
+test("Migration declares one resource per guide step, each of its type and a child of the component", () => {
     assert.deepEqual([...r.keys()].sort(), [
         "migration", "migration-acceptance", "migration-app", "migration-container", "migration-cutover", "migration-database",
         "migration-dump", "migration-freeze", "migration-grant", "migration-restore", "migration-settings", "migration-source-checksums", "migration-storage",
@@ -36,7 +41,9 @@ test("Migration declares the guide's steps in order, with explicit dependencies,
     assert.equal(type("migration-acceptance"), "command:local:Command");
     assert.equal(type("migration-cutover"), "pulumi-nodejs:dynamic/migration:Cutover");
     for (const [name, rec] of r) if (name !== "migration") assert.match(rec.parent, /::migration$/, `${name} is a child of the component`);
+});
 
+test("each stage depends on the one before it, in the guide's order", () => {
     // Each stage waits for the one before it.
     const deps = (n: string) => r.get(n)!.deps;
     assert.ok(deps("migration-container").includes("migration-storage"));
@@ -54,39 +61,46 @@ test("Migration declares the guide's steps in order, with explicit dependencies,
     assert.ok(deps("migration-verify").includes("migration-settings"), "verify after migration-settings");
     assert.ok(deps("migration-acceptance").includes("migration-verify"));
     for (const d of ["migration-verify", "migration-acceptance"]) assert.ok(deps("migration-cutover").includes(d), `cutover after ${d}`);
+});
 
-    // Private storage: no public blob access, https only, TLS 1.2; the container is not public.
+test("storage is private: no public blob access, https only, TLS 1.2, a private container", () => {
     const account = r.get("migration-storage")!.inputs;
     assert.equal(account.allowBlobPublicAccess, false);
     assert.equal(account.enableHttpsTrafficOnly, true);
     assert.equal(account.minimumTlsVersion, "TLS1_2");
     assert.equal(r.get("migration-container")!.inputs.publicAccess, "None");
     assert.equal(r.get("migration-container")!.inputs.containerName, "pg-migration");
+});
 
-    // The target: plan from config, retained on destroy (not a rehearsal).
+test("the target's plan comes from config, and it is retained on destroy (not a rehearsal); the dump is not", () => {
     assert.equal(r.get("migration-database")!.inputs.plan, "essential-1");
     assert.equal(r.get("migration-app")!.retainOnDelete, true);
     assert.equal(r.get("migration-database")!.retainOnDelete, true);
     assert.equal(r.get("migration-dump")!.retainOnDelete, false);
+});
 
-    // Secrets: outputs and inputs that carry credentials are marked secret.
+test("outputs and inputs that carry credentials are secret; the guard is readable", () => {
     assert.deepEqual(r.get("migration-database")!.secretOutputs, ["databaseUrl"]);
     assert.ok(r.get("migration-grant")!.secretOutputs.includes("url"));
     assert.ok(r.get("migration-dump")!.secretInputs.includes("accountKey"));
     assert.ok(!r.get("migration-dump")!.secretInputs.includes("guard"), "the guard (source, freeze, blob) is readable");
     assert.ok(r.get("migration-acceptance")!.secretOutputs.includes("stdout"));
+    assert.ok(r.get("migration-target-check")!.secretInputs.includes("databaseUrl"));
+    assert.ok(r.get("migration-settings")!.secretInputs.includes("targetUrl"));
+});
+
+test("preflight's findings reach the stages: the blob name, the restore's and the target check's extensions, the dependent apps, the settings plan", () => {
     assert.deepEqual(r.get("migration-dump")!.inputs.guard.blobName, "azure-to-heroku-pg/test/appdb.dump");
     assert.deepEqual(r.get("migration-restore")!.inputs.extensions, ["citext"]);
     // The live extension check asks the new database for the same extensions the restore sends.
     assert.deepEqual(r.get("migration-target-check")!.inputs.extensions, ["citext"]);
-    assert.ok(r.get("migration-target-check")!.secretInputs.includes("databaseUrl"));
     assert.deepEqual(r.get("migration-cutover")!.inputs.dependentApps, ["web-app"]);
-    // Preflight's settings plan reaches ApplySettings; the target URL is a secret input.
+    // Preflight's settings plan reaches ApplySettings.
     assert.deepEqual(r.get("migration-settings")!.inputs.database.map((x: { name: string }) => x.name), ["statement_timeout"]);
     assert.deepEqual(r.get("migration-settings")!.inputs.heroku.map((x: { heroku: { key: string; value: unknown } }) => x.heroku), [{ key: "log_lock_waits", value: true }].map((h) => ({ ...h, command: "heroku pg:settings:log-lock-waits" })));
-    assert.ok(r.get("migration-settings")!.secretInputs.includes("targetUrl"));
+});
 
-    // A failing acceptance command says that the cutover did not run and where the freeze stands.
+test("a failing acceptance command says that the cutover did not run and where the freeze stands; its output is masked", () => {
     // The command runs under the masking runner: a fake `npm` on PATH stands for the user's tests.
     const script = String(r.get("migration-acceptance")!.inputs.create);
     assert.ok(script.startsWith(`${maskedShellCommand("npm run acceptance")}\n`), script);
@@ -106,8 +120,9 @@ test("Migration declares the guide's steps in order, with explicit dependencies,
     assert.equal(ok.stdout, "passed as postgres://u1:[secret]@h:5432/d\n");
     assert.equal(ok.stderr, "password [secret]\n");
     fs.rmSync(bin, { recursive: true, force: true });
+});
 
-    // The source password is never a resource input (providers read it from configuration).
+test("the source password is never a resource input nor captured by a provider (providers read it from configuration)", () => {
     for (const [name, rec] of r) {
         const { __provider, ...rest } = rec.inputs;
         assert.ok(!JSON.stringify(rest).includes(SECRET_PASSWORD), `${name} inputs hold no password`);
