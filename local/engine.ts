@@ -281,6 +281,7 @@ export class RehearsalEngine {
             dependencies: planned.dependencies,
             retainOnDelete: planned.retainOnDelete,
             deleteBeforeReplace: planned.deleteBeforeReplace,
+            ...(planned.protect ? { protect: true } : {}),
             additionalSecretOutputs: planned.additionalSecretOutputs,
             inputs: planned.inputs,
             outputs,
@@ -351,6 +352,11 @@ export class RehearsalEngine {
             return { id: old.id, state: old.outputs };
         }
         if (diff.replaces.length > 0) {
+            // step_generator.go: a replace entails a delete; refused while both the state and the
+            // program protect the resource (unprotecting and replacing in one update is allowed).
+            if (old.protect && planned.protect) {
+                throw new Error(`unable to replace resource "${planned.urn}"\nas it is currently marked for protection. To unprotect the resource, remove the \`protect\` flag from the resource in your Pulumi program and run \`pulumi up\``);
+            }
             const step = this.record({ op: "replace", urn: planned.urn, type: planned.type, name: planned.name, detail: `changed: ${diff.replaces.join(", ")}` });
             if (preview) return { id: old.id, state: previewState() };
             const deleteFirst = diff.deleteBeforeReplace || planned.deleteBeforeReplace;
@@ -396,6 +402,10 @@ export class RehearsalEngine {
             if (!r.custom) {
                 this.current.delete(r.urn);
                 continue;
+            }
+            if (r.protect) {
+                // step.go DeleteStep.Apply: a protected resource is never deleted, in preview either.
+                throw new Error(`unable to delete resource "${r.urn}"\nas it is currently marked for protection. To unprotect the resource, either remove the \`protect\` flag from the resource in your Pulumi program or use the command:\n\`pulumi state unprotect ${r.urn}\``);
             }
             if (r.retainOnDelete) {
                 this.record({ op: "retain", urn: r.urn, type: r.type, name: r.name, detail: "retainOnDelete: left in place" });

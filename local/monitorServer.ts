@@ -183,6 +183,7 @@ export async function startMonitorServer(h: MonitorHandlers): Promise<MonitorSer
                 dependencies: req.getDependenciesList(),
                 retainOnDelete: req.getRetainondelete() === true,
                 deleteBeforeReplace: req.getDeletebeforereplace() === true,
+                protect: req.getProtect() === true,
                 additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
                 inputs: fromStruct(req.getObject()),
             };

@@ -59,6 +59,8 @@ export interface ResourceState {
     dependencies: string[];
     retainOnDelete: boolean;
     deleteBeforeReplace: boolean;
+    /** `protect`: the engine refuses to delete it, or to replace it while the program still protects it. */
+    protect?: boolean;
     additionalSecretOutputs: string[];
     /** Values may hold secret wrappers in memory. */
     inputs: Record<string, unknown>;
