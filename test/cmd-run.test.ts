@@ -54,6 +54,9 @@ async function runFixture(dir: string, preview: boolean, config: Record<string, 
         return { outputs, engine, lines, error: undefined as Error | undefined, pid: program.pid };
     } catch (err) {
         return { outputs: {}, engine, lines, error: err as Error, pid: program.pid };
+    } finally {
+        // The run's dynamic provider host, as rehearse() stops it: nothing is left running.
+        await engine.close();
     }
 }
 
