@@ -58,7 +58,9 @@ export const sourceRetirementProvider: pulumi.dynamic.ResourceProvider<Retiremen
     async update(_id: string, olds: Outputs, news: RetirementRecord) {
         // A rollback stays recorded until a new cutover (setting `rollback` back to false does not cut over again).
         const rolledBackAt = news.rolledBackAt ?? (olds.cutoverId === news.cutoverId ? olds.rolledBackAt : undefined);
-        return { outs: { ...news, rolledBackAt, recordedAt: new Date().toISOString() } };
+        // No undefined value in outs: the dynamic provider host's Struct.fromJavaScript refuses it
+        // ("Unexpected struct type"), as under `pulumi up`.
+        return { outs: { ...news, ...(rolledBackAt ? { rolledBackAt } : {}), recordedAt: new Date().toISOString() } };
     },
 
     async delete(_id: string, r: Outputs) {

@@ -28,7 +28,7 @@ after(async () => {
     await fx?.cleanup();
 });
 
-function state(dir: string): { name: string; outputs: Record<string, unknown> }[] {
+function state(dir: string): { name: string; type: string; outputs: Record<string, unknown> }[] {
     const file = path.join(dir, "state", "rehearsal.json");
     return fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")).resources : [];
 }
@@ -108,7 +108,8 @@ test("the demo source: a wrong name stops up before anything; opted in, destroy 
         const wrong = run("up", { retireSourceServer: "true", retireSourceServerConfirm: "myserver" });
         assert.notEqual(wrong.status, 0);
         assert.match(wrong.out, /config `retireSourceServerConfirm`: is "myserver", not the name of the source server "127\.0\.0\.1": `pulumi destroy` deletes the server only when it is named exactly\. To retire 127\.0\.0\.1 on destroy, `pulumi config set retireSourceServerConfirm 127\.0\.0\.1`; otherwise `pulumi config set retireSourceServer false`\. Nothing was changed\./);
-        assert.deepEqual(state(dir), [], "nothing was created");
+        // As under `pulumi up`, the program registered its stack (a component) before preflight stopped it.
+        assert.deepEqual(state(dir).filter((r) => r.type !== "pulumi:pulumi:Stack"), [], "nothing was created");
 
         const up = run("up", RETIRE);
         assert.equal(up.status, 0, up.out);

@@ -91,6 +91,9 @@ test("diff never replaces (a replacement would retire during up); a rollback sta
     assert.equal(d.changes, true);
     assert.equal((await sourceRetirementProvider.update!("id", olds, { ...VERIFIED })).outs!.rolledBackAt, "2026-12-01T02:00:00.000Z");
     assert.equal((await sourceRetirementProvider.update!("id", olds, { ...VERIFIED, cutoverId: "cutover-v2" })).outs!.rolledBackAt, undefined);
+    // The dynamic provider host refuses an undefined value in outs (Struct.fromJavaScript), as under `pulumi up`.
+    const outs = (await sourceRetirementProvider.update!("id", olds, { ...VERIFIED, cutoverId: "cutover-v2" })).outs!;
+    assert.deepEqual(Object.entries(outs).filter(([, v]) => v === undefined), []);
 });
 
 test("ARM token: AZURE_ACCESS_TOKEN, else az; none says exactly what to do", async () => {
