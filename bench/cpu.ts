@@ -1,11 +1,14 @@
 /**
  * Where the CPU goes while a benchmark runs: user+system CPU seconds of every process on the
- * machine that belongs to one of a few groups (this Node process, Azurite, pg_dump, pg_restore, curl,
- * the PostgreSQL backends), read from /proc/<pid>/stat every 250 ms (new processes looked for once a second; the sampler's
- * own CPU is not counted): a process that lives less than a second may be missed, one that exits
- * between two samples counts up to its last sample. PostgreSQL processes count
- * only when they belong to the clusters whose data directories are passed. Linux only; elsewhere it
- * reports nothing.
+ * machine that belongs to one of a few groups, read from /proc/<pid>/stat every 250 ms (new
+ * processes looked for once a second; the sampler's own CPU is not counted):
+ * - "node (ours)": this Node process and the Node processes it started (the program under
+ *   cmd/run, the dynamic provider host that runs the dump's upload);
+ * - Azurite, pg_dump, pg_restore, curl (the emulator's downloader);
+ * - the PostgreSQL backends of the clusters whose data directories are passed (other work on the
+ *   machine may run PostgreSQL too).
+ * A process that lives less than a second may be missed; one that exits between two samples
+ * counts up to its last sample. Linux only; elsewhere it reports nothing.
  */
 import * as fs from "fs";
 
@@ -30,9 +33,19 @@ function classify(pid: number, comm: string, postmasters: Map<number, string>): 
         } catch {
             return undefined;
         }
+        // The program under cmd/run and the dynamic provider host (which does the dump's upload)
+        // are children of this process, in process groups of their own.
+        if (descendsFromUs(pid)) return "node (ours)";
         return undefined; // other helpers' Node processes are not ours to count
     }
     return undefined;
+}
+
+function descendsFromUs(pid: number): boolean {
+    for (let p = ppid(pid), depth = 0; p > 1 && depth < 16; p = ppid(p), depth++) {
+        if (p === process.pid) return true;
+    }
+    return false;
 }
 
 function ppid(pid: number): number {
