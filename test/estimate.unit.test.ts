@@ -30,12 +30,12 @@ const input: EstimateInput = {
 test("the assumptions the numbers below follow", () => {
     assert.deepEqual({ ...ESTIMATE_ASSUMPTIONS }, {
         dumpReadFactor: 0.8,
-        uploadBytesPerSec: 50 * MiB,
-        restoreWriteBytesPerSec: 30 * MiB,
+        uploadBytesPerSec: 75 * MiB,
+        restoreWriteBytesPerSec: 55 * MiB,
         indexBuildBytesPerSec: 64 * MiB,
         herokuOverheadSeconds: 60,
-        verifyScanFactor: 0.75,
-        verifyOverheadSeconds: 1,
+        verifyScanFactor: 0.7,
+        verifyOverheadSeconds: 0.3,
         cutoverSeconds: 30,
     });
 });
@@ -51,30 +51,30 @@ test("uncompressed: every phase from the sizes and rates, Heroku's overhead on a
         { dump: e.dumpSeconds, upload: e.uploadSeconds, dumpUpload: e.dumpUploadSeconds, restore: e.restoreSeconds, heroku: e.herokuOverheadSeconds, verify: e.verifySeconds, cutover: e.cutoverSeconds, total: e.totalSeconds },
         {
             dump: 7.2, // 900 MiB at 100 MiB/s x 0.8
-            upload: 21.6, // 1080 MiB at 50 MiB/s
-            dumpUpload: 21.6, // streamed: the slower of the two
-            restore: 31.8, // 900 MiB at 30 MiB/s + 116 MiB of index at 64 MiB/s = 30 + 1.8125
+            upload: 14.4, // 1080 MiB at 75 MiB/s
+            dumpUpload: 14.4, // streamed: the slower of the two
+            restore: 18.2, // 900 MiB at 55 MiB/s + 116 MiB of index at 64 MiB/s = 16.36 + 1.8125
             heroku: 60,
-            verify: 2.3, // 864 MiB of heap at 500 MiB/s x 0.75 + 1 = 2.296
+            verify: 1.5, // 864 MiB of heap at 500 MiB/s x 0.7 + 0.3 = 1.5096
             cutover: 30,
-            total: 145.7, // 21.6 + 31.8 + 60 + 2.3 + 30
+            total: 124.1, // 14.4 + 18.2 + 60 + 1.5 + 30
         });
     assert.equal(e.assumptions.length, 8);
     assert.equal(e.assumptions[0], "Read rate measured on public.events: 10000 rows (4.0 MiB of table, 5.0 MiB as text) read as text in 250.0 ms, and 16.0 MiB of it sent by COPY TO STDOUT, as pg_dump reads it, in 160.0 ms; pg_dump reads every table at about 0.8x this time over the same network path.");
-    assert.equal(e.assumptions[2], "The upload carries 50.0 MiB/s into Azure Blob Storage (assumed; the uplink of the machine running Pulumi decides). pg_dump streams straight into the blob, so dump and upload overlap and the slower of the two counts; on a slow uplink choose a dumpCompression level.");
-    assert.equal(e.assumptions[3], "The restore writes 30.0 MiB/s of table data and builds 64.0 MiB/s of index (measured with the rehearsal's PostgreSQL on 2 cores; Heroku's plans have their own CPUs and disks).");
+    assert.equal(e.assumptions[2], "The upload carries 75.0 MiB/s into Azure Blob Storage (assumed; the uplink of the machine running Pulumi decides). pg_dump streams straight into the blob, so dump and upload overlap and the slower of the two counts; on a slow uplink choose a dumpCompression level.");
+    assert.equal(e.assumptions[3], "The restore writes 55.0 MiB/s of table data and builds 64.0 MiB/s of index (measured with the rehearsal's PostgreSQL on 2 cores; Heroku's plans have their own CPUs and disks).");
     assert.equal(e.assumptions[4], "Heroku's own overhead around the restore (queueing the transfer, starting the download and pg_restore) is taken as 60s: assumed, not measured here (the rehearsal's emulator has none).");
-    assert.equal(e.assumptions[5], "Verification checksums every table on both sides at once, taking 0.75x as long per byte as the source took to checksum the sample (500.0 MiB/s), plus 1s of round trips.");
+    assert.equal(e.assumptions[5], "Verification checksums every table on both sides at once, taking 0.7x as long per byte as the source took to checksum the sample (500.0 MiB/s), plus 0.3s of round trips.");
 });
 
 test("compressed: the dump takes the longer of reading and compressing; a smaller archive uploads sooner", () => {
     const e = computeEstimate(input, parseDumpCompression("6")!);
     assert.equal(e.archiveBytes, Math.round(900 * MiB * 0.64));
     assert.equal(e.dumpSeconds, 50, "900 MiB through zlib -6 at 18 MiB/s, slower than reading");
-    assert.equal(e.uploadSeconds, 11.5, "576 MiB at 50 MiB/s = 11.52");
+    assert.equal(e.uploadSeconds, 7.7, "576 MiB at 75 MiB/s = 7.68");
     assert.equal(e.dumpUploadSeconds, 50);
-    assert.equal(e.restoreSeconds, 31.8, "the restore does not depend on the compression");
-    assert.equal(e.totalSeconds, 174.1);
+    assert.equal(e.restoreSeconds, 18.2, "the restore does not depend on the compression");
+    assert.equal(e.totalSeconds, 159.7); // 50 + 18.2 + 60 + 1.5 + 30
 });
 
 test("without COPY the text read stands in; without a sample the dump is left out but the rest stands", () => {
@@ -87,8 +87,8 @@ test("without COPY the text read stands in; without a sample the dump is left ou
     const failed = computeEstimate({ ...input, sample: { ...input.sample, rows: 0, error: "permission denied for table events" } }, parseDumpCompression("0")!);
     assert.equal(failed.readBytesPerSec, 0);
     assert.equal(failed.dumpSeconds, 0);
-    assert.equal(failed.dumpUploadSeconds, 21.6, "the upload is still known from the size");
-    assert.equal(failed.verifySeconds, 1, "no checksum rate: only the round trips");
-    assert.equal(failed.totalSeconds, 21.6 + 31.8 + 60 + 1 + 30);
+    assert.equal(failed.dumpUploadSeconds, 14.4, "the upload is still known from the size");
+    assert.equal(failed.verifySeconds, 0.3, "no checksum rate: only the round trips");
+    assert.equal(failed.totalSeconds, 122.9); // 14.4 + 18.2 + 60 + 0.3 + 30
     assert.equal(failed.assumptions[0], "The read rate could not be measured (permission denied for table events); dump time is left out.");
 });

@@ -59,18 +59,18 @@ export interface FreezeEstimate {
 export const ESTIMATE_ASSUMPTIONS = Object.freeze({
     /** pg_dump's time per table byte, relative to the COPY sample's (pg_dump copies whole tables, the sample a LIMIT query). */
     dumpReadFactor: 0.8,
-    /** Archive bytes the upload into Azure Blob Storage carries per second (Azurite here: about 50 MiB/s). */
-    uploadBytesPerSec: 50 * MiB,
+    /** Archive bytes the upload into Azure Blob Storage carries per second (Azurite here: about 75 MiB/s). */
+    uploadBytesPerSec: 75 * MiB,
     /** Table bytes (data, TOAST, large objects) pg_restore writes per second, with their WAL. */
-    restoreWriteBytesPerSec: 30 * MiB,
+    restoreWriteBytesPerSec: 55 * MiB,
     /** Index bytes CREATE INDEX builds per second. */
     indexBuildBytesPerSec: 64 * MiB,
     /** Heroku's transfer set-up (queueing, download start, pg_restore start-up) before and after pg_restore: not measured here. */
     herokuOverheadSeconds: 60,
     /** Verification's time per table byte, relative to the checksum sample's (source and target at once). */
-    verifyScanFactor: 0.75,
+    verifyScanFactor: 0.7,
     /** Connection set-up and per-object round trips of the verification. */
-    verifyOverheadSeconds: 1,
+    verifyOverheadSeconds: 0.3,
     /** Config vars, maintenance off, process types scaled back (dynos restart). */
     cutoverSeconds: 30,
 });
