@@ -19,11 +19,11 @@ import * as os from "os";
 import * as path from "path";
 import * as net from "net";
 import * as crypto from "crypto";
-import { execFile } from "child_process";
 import { pgBin } from "../lib/pgbin";
 import { MigrationError } from "../lib/errors";
 import { registerSecret } from "../lib/redact";
 import type { PgConnection } from "../lib/types";
+import { OS_USER, infoFile, isRoot, livePostmaster, readInfo, run, runAsPostgres, writeInfo, type ClusterInfo } from "../lib/localCluster";
 
 export interface LocalCluster {
     host: "127.0.0.1";
@@ -47,75 +47,8 @@ export interface StartClusterOptions {
     logFile?: string;
 }
 
-interface ClusterInfo {
-    port: number;
-    superuser: string;
-    password: string;
-    ssl: boolean;
-    /** Where the cluster files really are (differs from dataDir when relocated). */
-    realDir: string;
-}
-
 const SUBJECT = "local PostgreSQL";
 const RELOCATE_ROOT = "/var/lib/postgresql/azure-to-heroku-pg";
-const OS_USER = "postgres";
-
-interface RunResult {
-    code: number;
-    stdout: string;
-    stderr: string;
-}
-
-function run(cmd: string, args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
-    return new Promise((resolve) => {
-        execFile(
-            cmd,
-            args,
-            { cwd: "/", encoding: "utf8", timeout: opts.timeoutMs ?? 120000, maxBuffer: 16 * 1024 * 1024, env: opts.env ?? process.env },
-            (err, stdout, stderr) => {
-                let code = 0;
-                if (err) {
-                    const e = err as NodeJS.ErrnoException & { code?: number | string };
-                    code = typeof e.code === "number" ? e.code : 1;
-                    if (typeof e.code === "string") stderr = `${stderr}${stderr ? "\n" : ""}${e.message}`;
-                }
-                resolve({ code, stdout: String(stdout ?? ""), stderr: String(stderr ?? "") });
-            },
-        );
-    });
-}
-
-function isRoot(): boolean {
-    return typeof process.getuid === "function" && process.getuid() === 0;
-}
-
-function findRunuser(): string | undefined {
-    const dirs = [...(process.env.PATH ?? "").split(path.delimiter), "/usr/sbin", "/sbin", "/usr/bin", "/bin"];
-    for (const d of dirs) {
-        if (!d) continue;
-        const p = path.join(d, "runuser");
-        try {
-            fs.accessSync(p, fs.constants.X_OK);
-            return p;
-        } catch {
-            /* next */
-        }
-    }
-    return undefined;
-}
-
-function shellQuote(s: string): string {
-    return `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
-/** Runs a command as the postgres OS user when we are root, else as ourselves. */
-function runAsPostgres(cmd: string, args: string[], timeoutMs?: number): Promise<RunResult> {
-    if (!isRoot()) return run(cmd, args, { timeoutMs });
-    const runuser = findRunuser();
-    // LC_ALL/LANG: initdb picks the locale from the environment when not given; keep it neutral.
-    if (runuser) return run(runuser, ["-u", OS_USER, "--", cmd, ...args], { timeoutMs });
-    return run("su", [OS_USER, "-s", "/bin/sh", "-c", [cmd, ...args].map(shellQuote).join(" ")], { timeoutMs });
-}
 
 function postgresIds(): { uid: number; gid: number } {
     let passwd: string;
@@ -212,25 +145,6 @@ function portIsFree(port: number): Promise<boolean> {
     });
 }
 
-function infoFile(dataDir: string): string {
-    return `${dataDir}.cluster.json`;
-}
-
-function readInfo(dataDir: string): ClusterInfo | undefined {
-    try {
-        const raw = JSON.parse(fs.readFileSync(infoFile(dataDir), "utf8")) as Partial<ClusterInfo>;
-        if (typeof raw.port !== "number" || typeof raw.superuser !== "string" || typeof raw.password !== "string") return undefined;
-        return { port: raw.port, superuser: raw.superuser, password: raw.password, ssl: !!raw.ssl, realDir: raw.realDir ?? dataDir };
-    } catch {
-        return undefined;
-    }
-}
-
-function writeInfo(dataDir: string, info: ClusterInfo): void {
-    fs.writeFileSync(infoFile(dataDir), JSON.stringify(info, null, 2) + "\n", { mode: 0o600 });
-    fs.chmodSync(infoFile(dataDir), 0o600);
-}
-
 function logTail(file: string, lines = 30): string {
     try {
         const text = fs.readFileSync(file, "utf8");
@@ -238,41 +152,6 @@ function logTail(file: string, lines = 30): string {
     } catch {
         return "(no log file)";
     }
-}
-
-/** PID of the live postmaster for this data directory, if any. */
-function livePostmaster(realDir: string): { pid: number; port: number } | undefined {
-    let text: string;
-    try {
-        text = fs.readFileSync(path.join(realDir, "postmaster.pid"), "utf8");
-    } catch {
-        return undefined;
-    }
-    const lines = text.split("\n");
-    const pid = Number(lines[0]);
-    const port = Number(lines[3]);
-    if (!Number.isInteger(pid) || pid <= 0) return undefined;
-    try {
-        process.kill(pid, 0);
-    } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== "EPERM") return undefined;
-    }
-    // A zombie (exited, not yet reaped) still answers kill(pid, 0).
-    try {
-        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-        const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-        if (state === "Z" || state === "X") return undefined;
-    } catch {
-        if (fs.existsSync("/proc/self/stat")) return undefined;
-    }
-    // A live pid could be a recycled one; the postmaster keeps its data directory as cwd.
-    try {
-        const cwd = fs.readlinkSync(`/proc/${pid}/cwd`);
-        if (path.resolve(cwd) !== path.resolve(fs.realpathSync(realDir))) return undefined;
-    } catch {
-        /* no /proc: trust the pid */
-    }
-    return { pid, port };
 }
 
 async function generateCert(realDir: string): Promise<void> {
@@ -488,35 +367,3 @@ export async function startCluster(opts: StartClusterOptions): Promise<LocalClus
     return cluster;
 }
 
-/**
- * Stops the cluster in dataDir and deletes its files (the data directory, a relocated real
- * directory, and its port/password file). Used by the rehearsal's source retirement
- * (lib/retire.ts): the local source stands in for the Azure server. Idempotent.
- * Returns what was there: whether a postmaster was running and the directory removed.
- */
-export async function removeCluster(dataDir: string): Promise<{ wasRunning: boolean; removed: string[] }> {
-    const dir = path.resolve(dataDir);
-    const info = readInfo(dir);
-    const realDir = info?.realDir ?? dir;
-    const wasRunning = !!livePostmaster(realDir);
-    if (wasRunning) {
-        const r = await runAsPostgres(pgBin("pg_ctl"), ["-D", realDir, "-m", "fast", "-w", "-t", "60", "stop"]);
-        if (r.code !== 0 && livePostmaster(realDir)) {
-            throw new MigrationError(SUBJECT, `could not stop the cluster in ${dir}: ${(r.stderr || r.stdout).trim()}`, `Stop it by hand: pg_ctl -D ${realDir} -m immediate stop`);
-        }
-    }
-    const removed: string[] = [];
-    for (const p of [realDir, dir, infoFile(dir)]) {
-        let exists = false;
-        try { fs.lstatSync(p); exists = true; } catch { /* gone */ }
-        if (!exists) continue;
-        fs.rmSync(p, { recursive: true, force: true });
-        removed.push(p);
-    }
-    return { wasRunning, removed };
-}
-
-/** The port recorded for the cluster in dataDir, when it was started by startCluster. */
-export function clusterPort(dataDir: string): number | undefined {
-    return readInfo(path.resolve(dataDir))?.port;
-}

@@ -21,10 +21,8 @@ import { progress } from "../lib/progress";
 import { registerSecret } from "../lib/redact";
 import { MigrationError } from "../lib/errors";
 import { REHEARSAL_SOURCE_DIR_ENV, armToken, retireAzureServer, retirementRefusal, type RetirementRecord } from "../lib/retire";
-// The one provider that reaches into local/: a rehearsal's source cluster stands in for the Azure
-// server (ARCHITECTURE.md, "Layers", known exception).
-// eslint-disable-next-line no-restricted-imports
-import { clusterPort, removeCluster } from "../local/postgres";
+// A rehearsal's source cluster stands in for the Azure server: retiring it stops and removes it.
+import { clusterPort, removeCluster } from "../lib/localCluster";
 
 /** The record (lib/retire.ts), each field accepting an Output; a retirement always names the cutover it follows. */
 export type SourceRetirementArgs = ArgsOf<RetirementRecord & Required<Pick<RetirementRecord, "cutoverId" | "cutoverAt" | "verificationId">>>;
