@@ -2,8 +2,9 @@
  * Where the CPU goes while a benchmark runs: user+system CPU seconds of every process on the
  * machine that belongs to one of a few groups, read from /proc/<pid>/stat every 250 ms (new
  * processes looked for once a second; the sampler's own CPU is not counted):
- * - "node (ours)": this Node process and the Node processes it started (the program under
- *   cmd/run, the dynamic provider host that runs the dump's upload);
+ * - this Node process ("node (ours)": the rehearsal's engine and the Heroku emulator) and the Node
+ *   processes it started: "node (program)" (index.ts under cmd/run), "node (provider host)" (the
+ *   dynamic providers: the dump's upload, verification's queries...), other children as "node (ours)";
  * - Azurite, pg_dump, pg_restore, curl (the emulator's downloader);
  * - the PostgreSQL backends of the clusters whose data directories are passed (other work on the
  *   machine may run PostgreSQL too).
@@ -30,12 +31,12 @@ function classify(pid: number, comm: string, postmasters: Map<number, string>): 
         try {
             const argv = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
             if (/azurite/.test(argv)) return "azurite";
+            // The program under cmd/run and the dynamic provider host (which does the dump's upload)
+            // are children of this process, in process groups of their own.
+            if (descendsFromUs(pid)) return /dynamic-provider|pulumi-resource-pulumi-nodejs/.test(argv) ? "node (provider host)" : /cmd[/\\]run/.test(argv) ? "node (program)" : "node (ours)";
         } catch {
             return undefined;
         }
-        // The program under cmd/run and the dynamic provider host (which does the dump's upload)
-        // are children of this process, in process groups of their own.
-        if (descendsFromUs(pid)) return "node (ours)";
         return undefined; // other helpers' Node processes are not ours to count
     }
     return undefined;

@@ -114,13 +114,22 @@ async function runOne(sizeMb: number): Promise<SizeResult> {
         // CPU per process group during our dump stage and our restore stage, from their first to their last line.
         const clusters = { source: path.join(tmp, "pg-source"), target: path.join(tmp, "pg-target") };
         const cpu: NonNullable<SizeResult["cpu"]> = {};
-        let sampling: { name: string; sampler: ReturnType<typeof cpuSampler> } | undefined;
+        // CPU windows, each from the line that starts it to the line that ends it: the dump stage, the
+        // restore stage, and the whole frozen pipeline from the dump to the end of the cutover.
+        const windows: Array<{ name: string; start: RegExp; end: RegExp }> = [
+            { name: "ours: dump stage", start: /^\[DumpToBlob\] pg_dump of /, end: /^\[DumpToBlob\] done:/ },
+            { name: "ours: restore stage", start: /^\[HerokuRestore\] restore r\d+ \(.*\) started/, end: /^\[HerokuRestore\] r\d+ succeeded/ },
+            { name: "ours: dump to cutover", start: /^\[DumpToBlob\] pg_dump of /, end: /^\[Cutover\] done:/ },
+        ];
+        const sampling = new Map<string, ReturnType<typeof cpuSampler>>();
         const mark = (line: string) => {
-            const start = /^\[DumpToBlob\] pg_dump of /.test(line) ? "ours: dump stage" : /^\[HerokuRestore\] restore r\d+ \(.*\) started/.test(line) ? "ours: restore stage" : undefined;
-            if (start) sampling = { name: start, sampler: cpuSampler(clusters) };
-            else if (sampling && /^\[(DumpToBlob\] done:|HerokuRestore\] r\d+ succeeded)/.test(line)) {
-                cpu[sampling.name] = sampling.sampler.stop() as never;
-                sampling = undefined;
+            for (const w of windows) {
+                const running = sampling.get(w.name);
+                if (!running && !cpu[w.name] && w.start.test(line)) sampling.set(w.name, cpuSampler(clusters));
+                else if (running && w.end.test(line)) {
+                    cpu[w.name] = running.stop() as never;
+                    sampling.delete(w.name);
+                }
             }
         };
         process.stderr.write = ((chunk: any, ...rest: any[]) => {
@@ -227,6 +236,17 @@ function report(results: SizeResult[], totalSeconds: number): void {
         lines.push(`${(r.databaseBytes / MiB).toFixed(0)} MiB: freeze (2)/(1) = ${ratio(ours, r.guide.total)}, (2)/(3) = ${ratio(ours, r.floor.total)}; ` +
             `dump+restore only (2)/(1) = ${ratio(r.ours.dump + r.ours.restore, r.guide.total)}, (2)/(3) = ${ratio(r.ours.dump + r.ours.restore, r.floor.total)}; ` +
             `verification / restore = ${ratio(r.ours.verify, r.ours.restore)}; ${r.ours.progressLines} progress lines`);
+        // What the cores allow: the CPU our frozen pipeline used, spread perfectly over every core,
+        // is a lower bound on its wall time on this machine, whatever the scheduling.
+        const whole = r.cpu?.["ours: dump to cutover"];
+        if (whole) {
+            const sum = (groups: Record<string, number | undefined>, only?: string[]) => Object.entries(groups).filter(([g]) => !only || only.includes(g)).reduce((n, [, v]) => n + (v ?? 0), 0);
+            const total = sum(whole.groups);
+            const standIns = sum(whole.groups, ["azurite", "curl"]);
+            const cores = os.cpus().length;
+            lines.push(`  dump to cutover used ${s(total * 1000)} CPU-s (Azurite and the emulator's curl, stand-ins for Azure's and Heroku's machines: ${s(standIns * 1000)}): ` +
+                `at least ${s((total / cores) * 1000)} s on ${cores} cores, ${ratio(total / cores, r.floor.total)}x the floor (${s(((total - standIns) / cores) * 1000)} s, ${ratio((total - standIns) / cores, r.floor.total)}x, without the stand-ins)`);
+        }
     }
     for (const r of results) {
         const e = r.estimate;
