@@ -114,16 +114,30 @@ export async function startServices(dir: string): Promise<Services> {
     }
 }
 
-/** The app that stands for the user's running app: created once, with web and worker dynos. */
-async function ensureLegacyApp(services: Services): Promise<void> {
+/**
+ * The app that stands for the user's running app: created once, with web and worker dynos. While
+ * the stack holds no cutover (a first run, or after a destroy), it points at the source: a destroy
+ * deletes the rehearsal's Heroku database but does not undo a cutover (nor does Pulumi's on
+ * Heroku), so without this the next run's cutover would record a deleted database as the value a
+ * rollback restores.
+ */
+async function ensureLegacyApp(services: Services, stackHasCutover: boolean): Promise<void> {
     const ep = heroku.herokuEndpointsFromEnv();
     const source = services.source;
-    if (await heroku.getApp(ep, LEGACY_APP)) return;
+    // Before the migration the app points at Azure (no password here: this is only a marker).
+    const sourceUrl = `postgres://${source.user}@${source.host}:${source.port}/${source.database}?sslmode=${source.sslmode ?? "require"}`;
+    if (await heroku.getApp(ep, LEGACY_APP)) {
+        if (stackHasCutover) return;
+        const current = (await heroku.getConfigVars(ep, LEGACY_APP)).DATABASE_URL;
+        if (current === sourceUrl) return;
+        await heroku.setConfigVars(ep, LEGACY_APP, { DATABASE_URL: sourceUrl });
+        log(`rehearsal: ${LEGACY_APP}'s DATABASE_URL pointed at a database of an earlier, destroyed run; set back to the source (the stack holds no cutover)`);
+        return;
+    }
     await heroku.createApp(ep, { name: LEGACY_APP, region: "us" });
     // On Heroku, process types come from a deploy's Procfile; the emulator seeds them directly.
     services.emulator.seedFormation(LEGACY_APP, [{ type: "web", quantity: 1 }, { type: "worker", quantity: 2 }]);
-    // Before the migration the app points at Azure (no password here: this is only a marker).
-    await heroku.setConfigVars(ep, LEGACY_APP, { DATABASE_URL: `postgres://${source.user}@${source.host}:${source.port}/${source.database}?sslmode=${source.sslmode ?? "require"}` });
+    await heroku.setConfigVars(ep, LEGACY_APP, { DATABASE_URL: sourceUrl });
 }
 
 /** REHEARSAL_CONFIG, checked before any service starts. */
@@ -386,7 +400,8 @@ export async function rehearse(command: Command, dir: string): Promise<{ ok: boo
         process.env.HEROKU_DATA_HOST = services.emulator.dataUrl;
         // index.ts writes preflight.md/json and Verification writes verification.json here.
         process.env.A2H_REPORT_DIR = dir;
-        await ensureLegacyApp(services);
+        const stateFile = new StateFile(path.join(dir, "state", `${STACK}.json`), path.join(dir, "state", "secrets.key"));
+        await ensureLegacyApp(services, stateFile.load(PROJECT, STACK).resources.some((r) => r.type === "pulumi-nodejs:dynamic/migration:Cutover"));
 
         const { config, secretKeys } = rehearsalConfig(services);
         engine = new RehearsalEngine({
@@ -395,7 +410,7 @@ export async function rehearse(command: Command, dir: string): Promise<{ ok: boo
             preview: command === "preview",
             config,
             secretKeys,
-            stateFile: new StateFile(path.join(dir, "state", `${STACK}.json`), path.join(dir, "state", "secrets.key")),
+            stateFile,
             azurite: services.azurite,
             log: (line) => log(line),
         });
