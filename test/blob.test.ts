@@ -56,7 +56,26 @@ describe("blob: Azurite + pg_dump streamed into a private blob + read SAS", () =
     let target: BlobTarget;
     let source: PgConnection;
     const blobName = "dumps/blobsrc.dump";
-    let dumped: { bytes: number; sha256: string; etag: string } | undefined;
+    /**
+     * The dump of the source into blobName, made once, by whichever test needs it first: each
+     * test runs alone (--test-name-pattern) as it runs in the file.
+     */
+    let dumping: Promise<{ result: Awaited<ReturnType<typeof dumpToBlob>>; progress: DumpProgress[] }> | undefined;
+    function theDump() {
+        dumping ??= (async () => {
+            const progress: DumpProgress[] = [];
+            const result = await dumpToBlob({
+                source,
+                target,
+                blobName,
+                blockSizeBytes: 256 * 1024,
+                concurrency: 2,
+                onProgress: (p) => progress.push(p),
+            });
+            return { result, progress };
+        })();
+        return dumping;
+    }
 
     before(async () => {
         tmp = fs.mkdtempSync(path.join(os.tmpdir(), "blob-test-"));
@@ -69,6 +88,8 @@ describe("blob: Azurite + pg_dump streamed into a private blob + read SAS", () =
             blobEndpoint: azurite.blobEndpoint,
             container: `dumps${Date.now()}`,
         };
+        // The tests' container, made here with the SDK itself (ensureContainer has its own tests).
+        await containerClient(target).create();
         await sql(cluster.connection("postgres"), `CREATE DATABASE ${DB}`);
         source = cluster.connection(DB);
         await sql(
@@ -101,9 +122,11 @@ describe("blob: Azurite + pg_dump streamed into a private blob + read SAS", () =
     });
 
     test("ensureContainer creates a private container, idempotently", async () => {
-        await ensureContainer(target);
-        await ensureContainer(target);
-        const container = containerClient(target);
+        const fresh = { ...target, container: `${target.container}new` };
+        assert.equal(await containerClient(fresh).exists(), false);
+        await ensureContainer(fresh);
+        await ensureContainer(fresh);
+        const container = containerClient(fresh);
         assert.equal((await container.getAccessPolicy()).blobPublicAccess, undefined);
         const probe = container.getBlockBlobClient("probe.txt");
         await probe.upload("probe", 5);
@@ -113,6 +136,7 @@ describe("blob: Azurite + pg_dump streamed into a private blob + read SAS", () =
         assert.equal(res.status, 403);
         assert.match(body, /<Code>AuthorizationFailure<\/Code>/);
         await probe.delete();
+        await container.delete();
     });
 
     test("ensureContainer refuses an existing container with public access", async () => {
@@ -132,16 +156,7 @@ describe("blob: Azurite + pg_dump streamed into a private blob + read SAS", () =
     });
 
     test("dumpToBlob streams pg_dump -Fc into the blob; size, sha256 and metadata match the content", async () => {
-        const progress: DumpProgress[] = [];
-        const r = await dumpToBlob({
-            source,
-            target,
-            blobName,
-            blockSizeBytes: 256 * 1024,
-            concurrency: 2,
-            onProgress: (p) => progress.push(p),
-        });
-        dumped = r;
+        const { result: r, progress } = await theDump();
         const blob = containerClient(target).getBlockBlobClient(blobName);
         const content = await blob.downloadToBuffer();
         assert.equal(r.bytes, content.length);
@@ -215,7 +230,7 @@ describe("blob: Azurite + pg_dump streamed into a private blob + read SAS", () =
     });
 
     test("read SAS: GET works and returns the same bytes; it is read-only and blob-scoped", async () => {
-        assert.ok(dumped, "needs the dump from the previous test");
+        const dumped = (await theDump()).result;
         const now = new Date();
         const sas = makeReadSas({ target, blobName, expiresInMinutes: 60, now });
         assert.equal(sas.permissions, "r");
@@ -413,10 +428,12 @@ describe("blob: Azurite + pg_dump streamed into a private blob + read SAS", () =
     });
 
     test("deleteBlob is idempotent: true, then false", async () => {
-        assert.equal(await deleteBlob(target, blobName), true);
-        assert.equal(await deleteBlob(target, blobName), false);
-        assert.equal(await blobInfo(target, blobName), undefined);
-        assert.equal(await deleteBlob({ ...target, container: "no-such-container" }, blobName), false);
+        const name = "dumps/delete-me.dump";
+        await containerClient(target).getBlockBlobClient(name).upload("PGDMP", 5);
+        assert.equal(await deleteBlob(target, name), true);
+        assert.equal(await deleteBlob(target, name), false);
+        assert.equal(await blobInfo(target, name), undefined);
+        assert.equal(await deleteBlob({ ...target, container: "no-such-container" }, name), false);
     });
 
     test("startAzurite reuses its port on restart, and the data survives", async () => {

@@ -16,6 +16,7 @@ import { execFile } from "child_process";
 import { Client } from "pg";
 import { startCluster, LocalCluster } from "../local/postgres";
 import { pgBin } from "../lib/pgbin";
+import { scenarioSteps } from "./scenario-helpers";
 import { startHerokuEmulator, HerokuEmulatorHandle, HEROKU_EXTENSIONS_SOURCE } from "../emulator/heroku";
 
 const ACCEPT = "application/vnd.heroku+json; version=3";
@@ -427,77 +428,82 @@ describe("Heroku emulator", () => {
             });
         };
 
-        test("restores a dump into the add-on database as the add-on role; source roles and grants are not imported", async () => {
-            const size = fs.statSync(path.join(tmp, "dumps", "shop.dump")).size;
-            const t = await restore("shop.dump");
-            assert.equal(t.succeeded, true, JSON.stringify(t.logs, null, 1));
-            assert.equal(t.warnings, 0);
-            assert.equal(t.num, 1);
-            assert.equal(t.from_type, "htcat");
-            assert.equal(t.to_type, "pg_restore");
-            assert.equal(t.to_name, "DATABASE");
-            assert.equal(t.source_bytes, size);
-            assert.equal(t.processed_bytes, size);
-            assert.match(t.created_at, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+0000$/);
-            assert.match(t.finished_at, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+0000$/);
-            const messages: string[] = t.logs.map((l: { message: string }) => l.message);
-            for (const expected of ["pg_restore: connecting to database for restore", 'pg_restore: processing data for table "sales.orders"', "waiting for restore to complete", "restore done"]) {
-                assert.ok(messages.includes(expected), `missing log line ${expected}:\n${messages.join("\n")}`);
-            }
-            assert.ok(t.logs.every((l: { created_at: string; level: string }) => /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+0000$/.test(l.created_at) && l.level === "info"));
+        // One add-on, restored into in turn: transfer numbers and the target's content carry from one
+        // restore to the next, so these are the steps of one test.
+        test("restores in turn into one add-on: as the add-on role, a second one wiping the target first, a refused extension leaving it alone", async (ctx) => {
+            const step = scenarioSteps(ctx);
+            await step("restores a dump into the add-on database as the add-on role; source roles and grants are not imported", async () => {
+                const size = fs.statSync(path.join(tmp, "dumps", "shop.dump")).size;
+                const t = await restore("shop.dump");
+                assert.equal(t.succeeded, true, JSON.stringify(t.logs, null, 1));
+                assert.equal(t.warnings, 0);
+                assert.equal(t.num, 1);
+                assert.equal(t.from_type, "htcat");
+                assert.equal(t.to_type, "pg_restore");
+                assert.equal(t.to_name, "DATABASE");
+                assert.equal(t.source_bytes, size);
+                assert.equal(t.processed_bytes, size);
+                assert.match(t.created_at, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+0000$/);
+                assert.match(t.finished_at, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+0000$/);
+                const messages: string[] = t.logs.map((l: { message: string }) => l.message);
+                for (const expected of ["pg_restore: connecting to database for restore", 'pg_restore: processing data for table "sales.orders"', "waiting for restore to complete", "restore done"]) {
+                    assert.ok(messages.includes(expected), `missing log line ${expected}:\n${messages.join("\n")}`);
+                }
+                assert.ok(t.logs.every((l: { created_at: string; level: string }) => /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+0000$/.test(l.created_at) && l.level === "info"));
 
-            const [counts] = await sql<{ c: number; o: number; total: string }>(addonUrl, "SELECT (SELECT count(*)::int FROM customers) AS c, (SELECT count(*)::int FROM sales.orders) AS o, (SELECT sum(total)::text FROM sales.orders) AS total");
-            assert.deepEqual(counts, { c: 50, o: 120, total: "10890.00" });
-            const owners = await sql<{ name: string; owner: string }>(
-                addonUrl,
-                `SELECT n.nspname || '.' || c.relname AS name, pg_get_userbyid(c.relowner) AS owner FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                 WHERE n.nspname IN ('public', 'sales') AND c.relkind IN ('r', 'S') ORDER BY 1`,
-            );
-            assert.deepEqual(owners, [
-                { name: "public.customers", owner: role },
-                { name: "public.customers_id_seq", owner: role },
-                { name: "sales.orders", owner: role },
-                { name: "sales.orders_id_seq", owner: role },
-            ]);
-            assert.deepEqual(await sql(addonUrl, "SELECT pg_get_userbyid(nspowner) AS owner FROM pg_namespace WHERE nspname = 'sales'"), [{ owner: role }]);
-            assert.deepEqual(await sql(addonUrl, "SELECT extname, pg_get_userbyid(extowner) AS owner FROM pg_extension WHERE extname = 'pgcrypto'"), [{ extname: "pgcrypto", owner: role }]);
-            assert.deepEqual(await sql(target.url(), "SELECT rolname FROM pg_roles WHERE rolname = 'legacy_owner'"), []);
-            assert.deepEqual(await sql(addonUrl, "SELECT relacl FROM pg_class WHERE relname = 'customers'"), [{ relacl: null }]);
-            // New rows still get their defaults (pgcrypto restored and usable by the role).
-            assert.deepEqual(await sql(addonUrl, "INSERT INTO customers (email) VALUES ('new@example.com') RETURNING id, length(token) AS len"), [{ id: 51, len: 16 }]);
-        });
+                const [counts] = await sql<{ c: number; o: number; total: string }>(addonUrl, "SELECT (SELECT count(*)::int FROM customers) AS c, (SELECT count(*)::int FROM sales.orders) AS o, (SELECT sum(total)::text FROM sales.orders) AS total");
+                assert.deepEqual(counts, { c: 50, o: 120, total: "10890.00" });
+                const owners = await sql<{ name: string; owner: string }>(
+                    addonUrl,
+                    `SELECT n.nspname || '.' || c.relname AS name, pg_get_userbyid(c.relowner) AS owner FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                     WHERE n.nspname IN ('public', 'sales') AND c.relkind IN ('r', 'S') ORDER BY 1`,
+                );
+                assert.deepEqual(owners, [
+                    { name: "public.customers", owner: role },
+                    { name: "public.customers_id_seq", owner: role },
+                    { name: "sales.orders", owner: role },
+                    { name: "sales.orders_id_seq", owner: role },
+                ]);
+                assert.deepEqual(await sql(addonUrl, "SELECT pg_get_userbyid(nspowner) AS owner FROM pg_namespace WHERE nspname = 'sales'"), [{ owner: role }]);
+                assert.deepEqual(await sql(addonUrl, "SELECT extname, pg_get_userbyid(extowner) AS owner FROM pg_extension WHERE extname = 'pgcrypto'"), [{ extname: "pgcrypto", owner: role }]);
+                assert.deepEqual(await sql(target.url(), "SELECT rolname FROM pg_roles WHERE rolname = 'legacy_owner'"), []);
+                assert.deepEqual(await sql(addonUrl, "SELECT relacl FROM pg_class WHERE relname = 'customers'"), [{ relacl: null }]);
+                // New rows still get their defaults (pgcrypto restored and usable by the role).
+                assert.deepEqual(await sql(addonUrl, "INSERT INTO customers (email) VALUES ('new@example.com') RETURNING id, length(token) AS len"), [{ id: 51, len: 16 }]);
+            });
 
-        test("a second restore wipes the target first; allowed superuser-only extensions become warnings like on Heroku", async () => {
-            const t = await restore("stats.dump");
-            assert.equal(t.num, 2);
-            assert.equal(t.succeeded, true, JSON.stringify(t.logs, null, 1));
-            assert.equal(t.warnings, 1);
-            const messages: string[] = t.logs.map((l: { message: string }) => l.message);
-            assert.ok(messages.includes("pg_restore: error: could not execute query: ERROR:  must be owner of extension pg_stat_statements"), messages.join("\n"));
-            assert.ok(messages.includes("pg_restore: warning: errors ignored on restore: 1"), messages.join("\n"));
-            assert.deepEqual(await sql(addonUrl, "SELECT count(*)::int AS n FROM events"), [{ n: 7 }]);
-            assert.deepEqual(await sql(addonUrl, "SELECT to_regclass('public.customers') AS c, to_regnamespace('sales') AS s"), [{ c: null, s: null }]);
-            assert.deepEqual(await sql(addonUrl, "SELECT extname FROM pg_extension ORDER BY 1"), [{ extname: "pg_stat_statements" }, { extname: "plpgsql" }]);
+            await step("a second restore wipes the target first; allowed superuser-only extensions become warnings like on Heroku", async () => {
+                const t = await restore("stats.dump");
+                assert.equal(t.num, 2);
+                assert.equal(t.succeeded, true, JSON.stringify(t.logs, null, 1));
+                assert.equal(t.warnings, 1);
+                const messages: string[] = t.logs.map((l: { message: string }) => l.message);
+                assert.ok(messages.includes("pg_restore: error: could not execute query: ERROR:  must be owner of extension pg_stat_statements"), messages.join("\n"));
+                assert.ok(messages.includes("pg_restore: warning: errors ignored on restore: 1"), messages.join("\n"));
+                assert.deepEqual(await sql(addonUrl, "SELECT count(*)::int AS n FROM events"), [{ n: 7 }]);
+                assert.deepEqual(await sql(addonUrl, "SELECT to_regclass('public.customers') AS c, to_regnamespace('sales') AS s"), [{ c: null, s: null }]);
+                assert.deepEqual(await sql(addonUrl, "SELECT extname FROM pg_extension ORDER BY 1"), [{ extname: "pg_stat_statements" }, { extname: "plpgsql" }]);
 
-            const list = await call("GET", "/client/v11/apps/restore-app/transfers");
-            assert.deepEqual(list.body.map((x: { num: number; succeeded: boolean; warnings: number }) => [x.num, x.succeeded, x.warnings]), [[1, true, 0], [2, true, 1]]);
-            assert.equal(list.body[0].logs, undefined);
-            const byNum = await call("GET", "/client/v11/apps/restore-app/transfers/2");
-            assert.equal(byNum.body.uuid, t.uuid);
-            assert.equal(byNum.body.logs, undefined);
-            const appId = (await call("GET", "/apps/restore-app")).body.id;
-            assert.equal((await call("GET", `/client/v11/apps/${appId}/transfers/${t.uuid}`)).body.num, 2);
-        });
+                const list = await call("GET", "/client/v11/apps/restore-app/transfers");
+                assert.deepEqual(list.body.map((x: { num: number; succeeded: boolean; warnings: number }) => [x.num, x.succeeded, x.warnings]), [[1, true, 0], [2, true, 1]]);
+                assert.equal(list.body[0].logs, undefined);
+                const byNum = await call("GET", "/client/v11/apps/restore-app/transfers/2");
+                assert.equal(byNum.body.uuid, t.uuid);
+                assert.equal(byNum.body.logs, undefined);
+                const appId = (await call("GET", "/apps/restore-app")).body.id;
+                assert.equal((await call("GET", `/client/v11/apps/${appId}/transfers/${t.uuid}`)).body.num, 2);
+            });
 
-        test("a dump with an extension Heroku does not allow fails, with the reason in the logs, and leaves the target alone", async () => {
-            const t = await restore("inspect.dump");
-            assert.equal(t.succeeded, false);
-            assert.equal(t.processed_bytes, 0);
-            const messages: string[] = t.logs.map((l: { message: string }) => l.message);
-            assert.equal(messages.length, 2, messages.join("\n"));
-            assert.match(messages[0], /^error: extension "pageinspect" is not supported by Heroku Postgres \(TOC entry \d+; 3079 \d+ EXTENSION - pageinspect\)$/);
-            assert.equal(messages[1], `Remove this extension from the source database or exclude it from the dump; supported extensions: ${HEROKU_EXTENSIONS_SOURCE}`);
-            assert.deepEqual(await sql(addonUrl, "SELECT count(*)::int AS n FROM events"), [{ n: 7 }]);
+            await step("a dump with an extension Heroku does not allow fails, with the reason in the logs, and leaves the target alone", async () => {
+                const t = await restore("inspect.dump");
+                assert.equal(t.succeeded, false);
+                assert.equal(t.processed_bytes, 0);
+                const messages: string[] = t.logs.map((l: { message: string }) => l.message);
+                assert.equal(messages.length, 2, messages.join("\n"));
+                assert.match(messages[0], /^error: extension "pageinspect" is not supported by Heroku Postgres \(TOC entry \d+; 3079 \d+ EXTENSION - pageinspect\)$/);
+                assert.equal(messages[1], `Remove this extension from the source database or exclude it from the dump; supported extensions: ${HEROKU_EXTENSIONS_SOURCE}`);
+                assert.deepEqual(await sql(addonUrl, "SELECT count(*)::int AS n FROM events"), [{ n: 7 }]);
+            });
         });
 
         test("download and archive errors fail the transfer with a log line; bad requests are refused", async () => {
@@ -544,21 +550,34 @@ describe("Heroku emulator", () => {
     });
 
     test("state survives a restart: same apps, add-ons, config vars and transfers; file is 0600 without the API key", async () => {
+        // Its own app, formation, add-on, config var and restore: the test runs alone as in the file.
+        await call("POST", "/apps", { name: "restart-app" });
+        emu.seedFormation("restart-app", [{ type: "web", quantity: 1 }, { type: "worker", quantity: 2 }]);
+        const addonId = (await call("POST", "/apps/restart-app/addons", { plan: "heroku-postgresql:essential-0" })).body.id;
+        await until("provisioned", async () => (await call("GET", `/addons/${addonId}`)).body.state === "provisioned");
+        assert.equal((await call("PATCH", "/apps/restart-app/config-vars", { KEPT: "across restarts" })).status, 200);
+        const restore = await call("POST", `/client/v11/databases/${addonId}/restores`, { backup_url: files.url("stats.dump") });
+        assert.equal(restore.status, 201, JSON.stringify(restore.body));
+        await until("restored", async () => (await call("GET", `/client/v11/apps/restart-app/transfers/${restore.body.uuid}`)).body.finished_at);
+
         const file = stateFile();
         const mode = fs.statSync(file).mode & 0o777;
         assert.equal(mode, 0o600);
         const text = fs.readFileSync(file, "utf8");
         assert.ok(!text.includes(emu.apiKey), "API key written to the state file");
-        const before = (await call("GET", "/apps/restore-app/config-vars")).body.DATABASE_URL;
-        const transfers = (await call("GET", "/client/v11/apps/restore-app/transfers")).body.length;
+        const vars = (await call("GET", "/apps/restart-app/config-vars")).body;
+        assert.equal(vars.KEPT, "across restarts");
+        const transfers = (await call("GET", "/client/v11/apps/restart-app/transfers")).body.map((x: { num: number; succeeded: boolean }) => [x.num, x.succeeded]);
+        assert.deepEqual(transfers, [[1, true]]);
 
         const again = await startHerokuEmulator({ postgresAdminUrl: target.url(), stateFile: file, apiKey: "another-key-1234", log: () => undefined });
         try {
             const c = api(again);
-            assert.equal((await c("GET", "/apps/restore-app/config-vars")).body.DATABASE_URL, before);
-            assert.equal((await c("GET", "/client/v11/apps/restore-app/transfers")).body.length, transfers);
-            assert.equal((await c("GET", "/apps/maint-app/formation")).body.length, 2);
-            assert.deepEqual(await sql(before, "SELECT count(*)::int AS n FROM events"), [{ n: 7 }]);
+            assert.deepEqual((await c("GET", "/apps/restart-app/config-vars")).body, vars);
+            assert.deepEqual((await c("GET", "/client/v11/apps/restart-app/transfers")).body.map((x: { num: number; succeeded: boolean }) => [x.num, x.succeeded]), transfers);
+            assert.equal((await c("GET", `/addons/${addonId}`)).body.state, "provisioned");
+            assert.equal((await c("GET", "/apps/restart-app/formation")).body.length, 2);
+            assert.deepEqual(await sql(vars.DATABASE_URL, "SELECT count(*)::int AS n FROM events"), [{ n: 7 }]);
             assert.equal((await api({ platformUrl: again.platformUrl, apiKey: emu.apiKey })("GET", "/account")).status, 401);
         } finally {
             await again.stop();

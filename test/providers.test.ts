@@ -10,7 +10,7 @@
  * Progress lines (stderr) are captured for the whole file and asserted on; set
  * PROVIDERS_TEST_VERBOSE=1 to also see them.
  */
-import { describe, test, before, after } from "node:test";
+import { describe, test, before, after, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "fs";
 import * as http from "http";
@@ -59,7 +59,7 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
     const envBefore = { ...process.env };
 
     // Everything written to stderr (the providers' progress), every error a provider threw, and the
-    // emulator's log: checked for credentials at the end.
+    // emulator's log: checked for credentials after each test (afterEach below).
     const stderr: string[] = [];
     const errors: string[] = [];
     const emulatorLog: string[] = [];
@@ -954,8 +954,18 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
     });
 
     // ---------------------------------------------------------------------------------------
-    test("no error, progress line or emulator log line carries the API key, a database password or a SAS signature", () => {
-        if (process.env.PROVIDERS_TEST_VERBOSE === "1") origWrite(`errors:\n${errors.map((e) => e.split("\n")[0]).join("\n")}\n`);
+    // No error, progress line or emulator log line carries the API key, a database password or a
+    // SAS signature: checked after every test on what it wrote, so each test, run alone
+    // (--test-name-pattern), is checked as it is in the whole file.
+    const audited = { errors: 0, stderr: 0, emulatorLog: 0 };
+    afterEach(() => {
+        if (process.env.PROVIDERS_TEST_VERBOSE === "1") origWrite(`errors:\n${errors.slice(audited.errors).map((e) => e.split("\n")[0]).join("\n")}\n`);
+        const texts: Array<[string, string]> = [
+            ["errors", errors.slice(audited.errors).join("\n")],
+            ["stderr", stderr.slice(audited.stderr).join("")],
+            ["emulator log", emulatorLog.slice(audited.emulatorLog).join("\n")],
+        ];
+        Object.assign(audited, { errors: errors.length, stderr: stderr.length, emulatorLog: emulatorLog.length });
         const secrets: Array<[string, string]> = [
             ["Heroku API key", emu.apiKey],
             ["source admin password", sourceConn.password ?? ""],
@@ -972,15 +982,6 @@ describe("dynamic providers against the emulator, Azurite and real PostgreSQL", 
                 secrets.push(["database password", decodeURIComponent(parsed.password)]);
             }
         }
-        assert.ok(secrets.filter(([what]) => what === "SAS signature").length >= 3);
-        assert.ok(secrets.filter(([what]) => what === "database password").length >= 2);
-        assert.ok(errors.length >= 6, `errors were collected (${errors.length})`);
-        assert.ok(stderr.length > 20, "progress was collected");
-        const texts: Array<[string, string]> = [
-            ["errors", errors.join("\n")],
-            ["stderr", stderr.join("")],
-            ["emulator log", emulatorLog.join("\n")],
-        ];
         for (const [where, text] of texts) {
             for (const [what, value] of secrets) {
                 assert.ok(value.length >= 4, what);
