@@ -1,4 +1,7 @@
-/** Declares a Migration under Pulumi's runtime mocks and records every registration request. */
+/**
+ * Declares a Migration under Pulumi's runtime mocks and records every registration request. Several
+ * declarations may run in one process, one after the other (test/migration.unit.test.ts).
+ */
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import * as rpc from "@pulumi/pulumi/runtime/rpc";
 import * as settings from "@pulumi/pulumi/runtime/settings";
@@ -21,6 +24,16 @@ export interface Recorded {
 }
 
 export const SECRET_PASSWORD = "s3cr3t-source-password";
+
+/**
+ * Makes `monitor` the runtime's monitor (preview or not), once the previous declaration in this
+ * process has no RPC in flight: the runtime's settings are global per process, and a late
+ * registration of one declaration must not reach the next one's monitor.
+ */
+export async function installMocks(monitor: MockMonitor, preview: boolean): Promise<void> {
+    await (settings as any).waitForRPCs();
+    settings.setMockOptions(monitor, "azure-to-heroku-pg", "test", preview);
+}
 
 export async function declareForTest(overrides: Record<string, string>): Promise<Map<string, Recorded>> {
     const recorded = new Map<string, Recorded>();
@@ -51,7 +64,7 @@ export async function declareForTest(overrides: Record<string, string>): Promise
         }),
         call: (args) => (args.token === "azure-native:storage:listStorageAccountKeys" ? { keys: [{ value: "a2V5" }] } : { primaryEndpoints: { blob: "https://x/" } }),
     });
-    settings.setMockOptions(monitor, "azure-to-heroku-pg", "test", false);
+    await installMocks(monitor, false);
     const store = runtimeState.getStore();
     store.supportsSecrets = true;
     store.supportsResourceReferences = true;
