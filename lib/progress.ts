@@ -81,8 +81,12 @@ export function renderBar(stage: string, label: string, done: number, elapsedMs:
 }
 
 export interface LiveBar {
-    /** Redraws the bar for `done` of `total` (at most every LIVE_INTERVAL_MS unless `force`). */
-    update(done: number, total?: number, force?: boolean): void;
+    /**
+     * Redraws the bar for `done` of `total` (at most every LIVE_INTERVAL_MS unless `force`). Work
+     * that keeps its own clock and count passes them in `at`: the time since the work began (else
+     * since the bar was made) and the label for this draw (verification's "data 12/340").
+     */
+    update(done: number, total?: number, force?: boolean, at?: { elapsedMs?: number; label?: string }): void;
     /** Removes the bar from the line (the caller then writes its final line). */
     clear(): void;
 }
@@ -94,11 +98,11 @@ export function liveBar(stage: string, label: string, opts: { stream?: NodeJS.Wr
     const started = now();
     let lastAt = -Infinity;
     return {
-        update(done: number, total?: number, force = false): void {
+        update(done: number, total?: number, force = false, at: { elapsedMs?: number; label?: string } = {}): void {
             const t = now();
             if (!force && t - lastAt < LIVE_INTERVAL_MS) return;
             lastAt = t;
-            const line = renderBar(stage, label, done, t - started, total, stream.columns || 80);
+            const line = renderBar(stage, at.label ?? label, done, at.elapsedMs ?? t - started, total, stream.columns || 80);
             stream.write(`\r${line}\x1b[K`);
             liveState(stream).showing = true;
         },
@@ -107,6 +111,25 @@ export function liveBar(stage: string, label: string, opts: { stream?: NodeJS.Wr
             if (c) stream.write(c);
         },
     };
+}
+
+/**
+ * Runs `work` with a live bar when one is wanted (liveProgressWanted: stderr a terminal, not quiet,
+ * not A2H_PROGRESS=lines), else with none (`work` then writes the throttled lines), and removes the
+ * bar when the work ends, failed or not, so that the caller's final line starts on a clean line.
+ * The one way the dump, the restore and the verification draw their bar.
+ */
+export async function withLiveBar<T>(
+    stage: string, label: string, work: (bar: LiveBar | undefined) => Promise<T>,
+    opts: { stream?: NodeJS.WritableStream & { columns?: number; isTTY?: boolean }; env?: NodeJS.ProcessEnv; now?: () => number } = {},
+): Promise<T> {
+    const stream = opts.stream ?? process.stderr;
+    const bar = liveProgressWanted(stream, opts.env) ? liveBar(stage, label, { stream, now: opts.now }) : undefined;
+    try {
+        return await work(bar);
+    } finally {
+        bar?.clear();
+    }
 }
 
 /**
