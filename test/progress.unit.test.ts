@@ -176,3 +176,42 @@ test("withLiveBar: a bar only on a terminal (not quiet, not A2H_PROGRESS=lines),
         assert.deepEqual(f.out, [], `${what}: nothing drawn`);
     }
 });
+
+test("liveRelay: a child's stderr relayed as a terminal shows it: lines whole, bar frames as frames, a bar erased by the next line", async () => {
+    const { liveRelay, liveProgressWanted, LIVE_RELAY_ENV } = await import("../lib/progress");
+    const got: string[] = [];
+    const relay = liveRelay((l) => got.push(`line ${l}`), (f) => got.push(`frame ${f}`));
+    relay.write("[DumpToBlob] pg_dump of appdb\n\r[DumpToBlob] dump+upload [=>  ]  10% 1 B/10 B\x1b[K");
+    relay.write("\r[DumpToBlob] dump+upload [==> ]  20%");
+    relay.write(" 2 B/10 B\x1b"); // a frame split across chunks waits for its end
+    relay.write("[K");
+    relay.write("\r\x1b[K"); // the bar cleared
+    relay.write("[DumpToBlob] done: 10 B\n\r[Verification] data 1/2 [=> ]\x1b[K\r\x1b[K[Verif");
+    relay.write("ication] settings: 3 compared\n");
+    relay.write("Error: a stack without its newline");
+    relay.end();
+    assert.deepEqual(got, [
+        "line [DumpToBlob] pg_dump of appdb",
+        "frame [DumpToBlob] dump+upload [=>  ]  10% 1 B/10 B",
+        "frame [DumpToBlob] dump+upload [==> ]  20% 2 B/10 B",
+        "frame ",
+        "line [DumpToBlob] done: 10 B",
+        // A frame erased within the same chunk by a line still coming is never drawn: the line is.
+        "line [Verification] settings: 3 compared",
+        "line Error: a stack without its newline",
+    ]);
+    // The rehearsal tells its provider host that its stderr pipe ends on a terminal.
+    assert.equal(liveProgressWanted({ isTTY: false }, { [LIVE_RELAY_ENV]: "1" }), true);
+    assert.equal(liveProgressWanted({ isTTY: false }, { [LIVE_RELAY_ENV]: "1", A2H_PROGRESS: "lines" }), false);
+});
+
+test("drawLiveLine: draws in place, and erases only what it drew", async () => {
+    const { drawLiveLine } = await import("../lib/progress");
+    const out: string[] = [];
+    const stream = { write: (s: string) => void out.push(s) } as unknown as NodeJS.WritableStream;
+    drawLiveLine("", stream);
+    assert.deepEqual(out, [], "nothing drawn, nothing to erase");
+    drawLiveLine("[HerokuRestore] r001 [=> ]", stream);
+    drawLiveLine("", stream);
+    assert.deepEqual(out, ["\r[HerokuRestore] r001 [=> ]\x1b[K", "\r\x1b[K"]);
+});
