@@ -47,9 +47,19 @@ export function endLiveLine(): void {
     if (c) process.stderr.write(c);
 }
 
-/** True when long work should draw a live bar on `stream`: a terminal, not quiet, not A2H_PROGRESS=lines. */
+/**
+ * Set to "1" by the rehearsal for its dynamic provider host when the rehearsal's own stderr is a
+ * terminal: the host's stderr is a pipe the rehearsal relays to that terminal (liveRelay), so the
+ * host draws its bars as if it were the terminal; COLUMNS then says the terminal's width.
+ */
+export const LIVE_RELAY_ENV = "A2H_PROGRESS_RELAY";
+
+/**
+ * True when long work should draw a live bar on `stream`: a terminal (or a pipe the rehearsal
+ * relays to one, LIVE_RELAY_ENV), not quiet, not A2H_PROGRESS=lines.
+ */
 export function liveProgressWanted(stream: { isTTY?: boolean } = process.stderr, env: NodeJS.ProcessEnv = process.env): boolean {
-    return stream.isTTY === true && env.A2H_QUIET !== "1" && env.A2H_PROGRESS !== "lines";
+    return (stream.isTTY === true || env[LIVE_RELAY_ENV] === "1") && env.A2H_QUIET !== "1" && env.A2H_PROGRESS !== "lines";
 }
 
 /**
@@ -81,8 +91,12 @@ export function renderBar(stage: string, label: string, done: number, elapsedMs:
 }
 
 export interface LiveBar {
-    /** Redraws the bar for `done` of `total` (at most every LIVE_INTERVAL_MS unless `force`). */
-    update(done: number, total?: number, force?: boolean): void;
+    /**
+     * Redraws the bar for `done` of `total` (at most every LIVE_INTERVAL_MS unless `force`). Work
+     * that keeps its own clock and count passes them in `at`: the time since the work began (else
+     * since the bar was made) and the label for this draw (verification's "data 12/340").
+     */
+    update(done: number, total?: number, force?: boolean, at?: { elapsedMs?: number; label?: string }): void;
     /** Removes the bar from the line (the caller then writes its final line). */
     clear(): void;
 }
@@ -94,19 +108,82 @@ export function liveBar(stage: string, label: string, opts: { stream?: NodeJS.Wr
     const started = now();
     let lastAt = -Infinity;
     return {
-        update(done: number, total?: number, force = false): void {
+        update(done: number, total?: number, force = false, at: { elapsedMs?: number; label?: string } = {}): void {
             const t = now();
             if (!force && t - lastAt < LIVE_INTERVAL_MS) return;
             lastAt = t;
-            const line = renderBar(stage, label, done, t - started, total, stream.columns || 80);
-            stream.write(`\r${line}\x1b[K`);
-            liveState(stream).showing = true;
+            drawLiveLine(renderBar(stage, at.label ?? label, done, at.elapsedMs ?? t - started, total, stream.columns || Number(process.env.COLUMNS) || 80), stream);
         },
         clear(): void {
             const c = clearLiveLine(stream);
             if (c) stream.write(c);
         },
     };
+}
+
+/** Draws `line` as `stream`'s live line, in place of the one drawn before; erases it when `line` is empty. */
+export function drawLiveLine(line: string, stream: NodeJS.WritableStream = process.stderr): void {
+    if (!line) {
+        const c = clearLiveLine(stream);
+        if (c) stream.write(c);
+        return;
+    }
+    stream.write(`\r${line}\x1b[K`);
+    liveState(stream).showing = true;
+}
+
+export interface LiveRelay {
+    write(chunk: string): void;
+    /** The stream ended: a last line without its newline is passed on. */
+    end(): void;
+}
+
+/**
+ * Reads a child's stderr that may carry live-bar frames ("\r<bar>\x1b[K", no newline): each complete
+ * line goes to `onLine` as a terminal would show it (a bar erased on that line is gone), the latest
+ * frame to `onFrame` ("" when the bar was erased). A line or frame split across chunks waits for its end.
+ */
+export function liveRelay(onLine: (line: string) => void, onFrame: (frame: string) => void): LiveRelay {
+    let pending = "";
+    const visible = (s: string) => s.slice(s.lastIndexOf("\r") + 1).split("\x1b[K").join("");
+    return {
+        write(chunk: string): void {
+            pending += chunk;
+            for (let nl = pending.indexOf("\n"); nl >= 0; nl = pending.indexOf("\n")) {
+                const line = visible(pending.slice(0, nl).replace(/\r$/, ""));
+                pending = pending.slice(nl + 1);
+                if (line) onLine(line);
+            }
+            if (pending.includes("\r") && pending.endsWith("\x1b[K")) {
+                onFrame(visible(pending));
+                pending = "";
+            }
+        },
+        end(): void {
+            const line = visible(pending);
+            pending = "";
+            if (line) onLine(line);
+        },
+    };
+}
+
+/**
+ * Runs `work` with a live bar when one is wanted (liveProgressWanted: stderr a terminal, not quiet,
+ * not A2H_PROGRESS=lines), else with none (`work` then writes the throttled lines), and removes the
+ * bar when the work ends, failed or not, so that the caller's final line starts on a clean line.
+ * The one way the dump, the restore and the verification draw their bar.
+ */
+export async function withLiveBar<T>(
+    stage: string, label: string, work: (bar: LiveBar | undefined) => Promise<T>,
+    opts: { stream?: NodeJS.WritableStream & { columns?: number; isTTY?: boolean }; env?: NodeJS.ProcessEnv; now?: () => number } = {},
+): Promise<T> {
+    const stream = opts.stream ?? process.stderr;
+    const bar = liveProgressWanted(stream, opts.env) ? liveBar(stage, label, { stream, now: opts.now }) : undefined;
+    try {
+        return await work(bar);
+    } finally {
+        bar?.clear();
+    }
 }
 
 /**

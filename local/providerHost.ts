@@ -29,6 +29,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as readline from "readline";
 import * as grpc from "@grpc/grpc-js";
+import { LIVE_RELAY_ENV, drawLiveLine, endLiveLine, liveProgressWanted, liveRelay } from "../lib/progress";
 import { redact } from "../lib/redact";
 import { SECRET_SIG, SIG_KEY } from "./state";
 import { annotateSecrets, marshalProps, unmarshalProps, type Props } from "./providerWire";
@@ -68,6 +69,12 @@ export interface ProviderHostOptions {
     log: (line: string) => void;
     /** The host's stderr lines, redacted (the CLI shows them as the plugin's error stream). @default process.stderr */
     logError?: (line: string) => void;
+    /**
+     * Relay the providers' live progress bars to this process's stderr (a terminal): the host is
+     * told so (LIVE_RELAY_ENV) and its frames are drawn here, between the lines.
+     * @default liveProgressWanted() (stderr a terminal, not quiet, not A2H_PROGRESS=lines)
+     */
+    liveProgress?: boolean;
     /** @default the project directory (where Pulumi.yaml is), as the CLI runs plugins */
     cwd?: string;
     /** @default process.env at start (plugins inherit the CLI's environment) */
@@ -255,10 +262,13 @@ export class ProviderHost {
         }
         const namespaced: Record<string, string> = {};
         for (const [k, v] of Object.entries(opts.config)) if (k.startsWith(`${PACKAGE}:`)) namespaced[k.slice(PACKAGE.length + 1)] = v;
+        const baseEnv = opts.env ?? process.env;
+        const relayBars = opts.liveProgress ?? liveProgressWanted(process.stderr, baseEnv);
         const child = spawn(LAUNCHER, [engineAddress], {
             cwd: opts.cwd ?? PROJECT_DIR,
             env: {
-                ...(opts.env ?? process.env),
+                ...baseEnv,
+                ...(relayBars ? { [LIVE_RELAY_ENV]: "1", COLUMNS: String(process.stderr.columns || 80) } : {}),
                 PULUMI_NODEJS_PROJECT: opts.project,
                 PULUMI_PROJECT: opts.project,
                 PULUMI_CONFIG: JSON.stringify(namespaced),
@@ -272,12 +282,22 @@ export class ProviderHost {
         const tail: string[] = [];
         // eslint-disable-next-line prefer-const -- the stderr listener reads it before it is assigned
         let host: ProviderHost | undefined;
-        readline.createInterface({ input: child.stderr as NodeJS.ReadableStream }).on("line", (line) => {
+        // Lines as they come; a provider's live bar (drawn only when `relayBars`) is redrawn here, on the terminal.
+        const relay = liveRelay((line) => {
             if (line.trim() === "") return;
             const clean = redact(line);
             (host ? host.stderrTail : tail).push(clean);
             if (host && host.stderrTail.length > 20) host.stderrTail.shift();
+            endLiveLine();
             logError(clean);
+        }, (frame) => {
+            if (relayBars) drawLiveLine(redact(frame));
+        });
+        child.stderr!.setEncoding("utf8");
+        child.stderr!.on("data", (chunk: string) => relay.write(chunk));
+        child.stderr!.on("end", () => {
+            relay.end();
+            endLiveLine();
         });
         let exitedEarly: { code: number | null; signal: NodeJS.Signals | null } | undefined;
         child.once("exit", (code, signal) => void (exitedEarly = { code, signal }));

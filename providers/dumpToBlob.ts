@@ -18,7 +18,7 @@ import { DEFAULT_DUMP_COMPRESSION, checkDumpCompression, dumpCompressionArgs, lo
 import { ConfigError } from "../lib/errors";
 import { pgToolVersion } from "../lib/pgbin";
 import { serverVersion } from "../lib/pg";
-import { formatBytes, formatDuration, formatRate, liveBar, liveProgressWanted, progress } from "../lib/progress";
+import { formatBytes, formatDuration, formatRate, progress, withLiveBar } from "../lib/progress";
 import { dropLegacyGuard, ensureFrozen, guardOf, guardedStage, stageGuard, type GuardInputs } from "../lib/stage";
 import { configureSource, sourceConnection, type SourceAware } from "./configured";
 import type { BlobTarget } from "../lib/types";
@@ -100,8 +100,7 @@ export const dumpToBlobProvider: pulumi.dynamic.ResourceProvider<Inputs, Outputs
             if (excluding) progress("DumpToBlob", `leaving out extensions: ${exclude.join(", ")}`);
             progress("DumpToBlob", `pg_dump of ${g.source.database} (PostgreSQL ${version.text}) -> ${g.storage.container}/${g.blobName}, compression ${compression.text}`);
             // In a terminal (a rehearsal) one live line; otherwise (Pulumi, CI) the throttled lines.
-            const bar = liveProgressWanted() ? liveBar("DumpToBlob", "dump+upload") : undefined;
-            const result = await dumpToBlob({
+            const result = await withLiveBar("DumpToBlob", "dump+upload", (bar) => dumpToBlob({
                 source,
                 target: blob,
                 blobName: g.blobName,
@@ -112,7 +111,7 @@ export const dumpToBlobProvider: pulumi.dynamic.ResourceProvider<Inputs, Outputs
                     if (!p.final && !bar) progress("DumpToBlob", `dumped and uploaded ${formatRate(p.bytes, p.elapsedMs, p.expectedBytes)}${p.expectedBytes && p.bytes <= p.expectedBytes ? " (against preflight's estimate)" : ""}`);
                 },
                 onTick: bar ? (p) => bar.update(p.bytes, p.expectedBytes) : undefined,
-            }).finally(() => bar?.clear());
+            }));
             progress("DumpToBlob", `done: ${formatBytes(result.bytes)} in ${formatDuration(result.durationMs)} at ${formatBytes(result.durationMs > 0 ? (result.bytes * 1000) / result.durationMs : 0)}/s, sha256 ${result.sha256.slice(0, 12)}…`);
             const outs: Outputs = {
                 ...inputs,

@@ -12,7 +12,7 @@ import type { ArgsOf } from "./args";
 import * as heroku from "../lib/heroku";
 import { MigrationError } from "../lib/errors";
 import { freezeInEffect } from "../lib/freeze";
-import { formatBytes, formatDuration, formatRate, liveBar, liveProgressWanted, progress, progressThrottle } from "../lib/progress";
+import { formatBytes, formatDuration, formatRate, progress, progressThrottle, withLiveBar } from "../lib/progress";
 import { redact } from "../lib/redact";
 import { CUTOVER_MARKER } from "../lib/markers";
 import { restoreProblemLines } from "../lib/restoreLog";
@@ -81,8 +81,7 @@ export const herokuRestoreProvider: pulumi.dynamic.ResourceProvider<Inputs, Outp
             const throttle = progressThrottle();
             let lastStatus = "";
             // In a terminal (a rehearsal) one live line between the status lines; otherwise the throttled lines.
-            const bar = liveProgressWanted() ? liveBar("HerokuRestore", `${name} download+pg_restore`) : undefined;
-            const done = await heroku.waitForTransfer(ep, inputs.appId, started.uuid, {
+            const done = await withLiveBar("HerokuRestore", `${name} download+pg_restore`, (bar) => heroku.waitForTransfer(ep, inputs.appId, started.uuid, {
                 timeoutMs: (inputs.timeoutMinutes ?? 240) * 60_000,
                 pollMs: 2000,
                 // After the download only pg_restore's tail remains: notice its end within half a second.
@@ -96,7 +95,7 @@ export const herokuRestoreProvider: pulumi.dynamic.ResourceProvider<Inputs, Outp
                     if (!throttle.due(p.processedBytes, p.sourceBytes) && !changed) return;
                     progress("HerokuRestore", `${name}: ${status ? `${status}, ` : ""}downloaded ${formatRate(p.processedBytes, Date.now() - startedAt, p.sourceBytes)}`);
                 },
-            }).finally(() => bar?.clear());
+            }));
             const logs: RestoreLog[] = (done.logs ?? []).map((l) => ({ created_at: l.created_at, message: redact(l.message) }));
             if (!done.succeeded) {
                 const tail = logs.slice(-8).map((l) => l.message).join(" | ");

@@ -18,7 +18,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ArgsOf } from "./args";
 import { parseDatabaseUrl } from "../lib/pg";
 import { MigrationError, errorMessage } from "../lib/errors";
-import { progress } from "../lib/progress";
+import { progress, withLiveBar } from "../lib/progress";
 import { redact } from "../lib/redact";
 import { verifyDatabases, type SourceChecksums, type VerificationResult } from "../lib/verify";
 import { guardedStage, stageGuard, type GuardInputs } from "../lib/stage";
@@ -89,7 +89,8 @@ export const verificationProvider: pulumi.dynamic.ResourceProvider<Inputs, Outpu
             const target = parseDatabaseUrl(inputs.targetUrl, "DATABASE_URL");
             const expected: Record<string, string> = {};
             if (inputs.guard.freeze.spec.mode === "readonly-source") expected.default_transaction_read_only = "the source is frozen read-only (freezeMode readonly-source)";
-            const result = await verifyDatabases(source, target, {
+            // In a terminal (a rehearsal) a live bar for the table checksums; otherwise (Pulumi, CI) the throttled lines.
+            const result = await withLiveBar("Verification", "data", (bar) => verifyDatabases(source, target, {
                 excludeTables: inputs.excludeTables.map((e) => e.table),
                 concurrency: inputs.concurrency ?? 4,
                 queries: inputs.queries ?? [],
@@ -98,7 +99,9 @@ export const verificationProvider: pulumi.dynamic.ResourceProvider<Inputs, Outpu
                 restoreLogs: inputs.restoreLogs ?? [],
                 sourceChecksums: inputs.sourceChecksums ?? undefined,
                 onProgress: (m) => progress("Verification", m),
-            });
+                // Ticks come every LIVE_INTERVAL_MS already, and the last one must show the total: drawn at once.
+                onTick: bar ? (p) => bar.update(p.doneBytes, p.totalBytes, true, { elapsedMs: p.elapsedMs, label: `data ${p.tablesDone}/${p.tablesTotal}` }) : undefined,
+            }));
             const file = writeVerificationResult(result, inputs.reportDir);
             if (!result.ok) {
                 const shown = result.problems.slice(0, 5).join("; ");

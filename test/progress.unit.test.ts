@@ -133,3 +133,85 @@ test("liveBar: redraws one line in place at most every 250 ms; a plain progress 
     assert.equal(written[1], "\r\x1b[K[HerokuRestore] r001: running\n");
     assert.equal(written[2], "[HerokuRestore] r001 succeeded\n");
 });
+
+test("liveBar: work that keeps its own clock and count passes them with each draw", async () => {
+    const { liveBar } = await import("../lib/progress");
+    const out: string[] = [];
+    const stream = { columns: 100, write: (s: string) => void out.push(s) } as unknown as NodeJS.WritableStream & { columns: number };
+    const MiB = 1024 * 1024;
+    // The bar was made long before the work began (verification: settings and schema come first).
+    const bar = liveBar("Verification", "data", { stream, now: () => 60_000 });
+    bar.update(30 * MiB, 100 * MiB, true, { elapsedMs: 10_000, label: "data 12/340" });
+    assert.equal(out[0], "\r[Verification] data 12/340 [========>                   ]  30% 30.0 MiB/100.0 MiB 3.0 MiB/s ETA 23s\x1b[K");
+    bar.update(40 * MiB, 100 * MiB, true);
+    assert.ok(out[1].startsWith("\r[Verification] data [") && out[1].includes(" 0 B/s"), `without them, the bar's own label and clock: ${out[1]}`);
+});
+
+test("withLiveBar: a bar only on a terminal (not quiet, not A2H_PROGRESS=lines), removed when the work ends, failed or not", async () => {
+    const { withLiveBar } = await import("../lib/progress");
+    const fake = (isTTY: boolean) => {
+        const out: string[] = [];
+        return { out, stream: { isTTY, columns: 100, write: (s: string) => void out.push(s) } as unknown as NodeJS.WritableStream & { columns: number; isTTY: boolean } };
+    };
+    const t = fake(true);
+    const value = await withLiveBar("DumpToBlob", "dump+upload", async (bar) => {
+        assert.ok(bar, "a terminal gets a bar");
+        bar.update(5, 10, true);
+        return 42;
+    }, { stream: t.stream, env: {}, now: () => 0 });
+    assert.equal(value, 42);
+    assert.equal(t.out.length, 2);
+    assert.equal(t.out[1], "\r\x1b[K", "the bar is gone when the work returns");
+
+    const failing = fake(true);
+    await assert.rejects(withLiveBar("HerokuRestore", "r001", async (bar) => {
+        bar?.update(1, 10, true);
+        throw new Error("transfer failed");
+    }, { stream: failing.stream, env: {}, now: () => 0 }), /transfer failed/);
+    assert.equal(failing.out.at(-1), "\r\x1b[K", "and when it throws");
+
+    for (const [what, f, env] of [["a pipe", fake(false), {}], ["A2H_PROGRESS=lines", fake(true), { A2H_PROGRESS: "lines" }], ["A2H_QUIET=1", fake(true), { A2H_QUIET: "1" }]] as const) {
+        const got = await withLiveBar("Verification", "data", async (bar) => bar, { stream: f.stream, env });
+        assert.equal(got, undefined, what);
+        assert.deepEqual(f.out, [], `${what}: nothing drawn`);
+    }
+});
+
+test("liveRelay: a child's stderr relayed as a terminal shows it: lines whole, bar frames as frames, a bar erased by the next line", async () => {
+    const { liveRelay, liveProgressWanted, LIVE_RELAY_ENV } = await import("../lib/progress");
+    const got: string[] = [];
+    const relay = liveRelay((l) => got.push(`line ${l}`), (f) => got.push(`frame ${f}`));
+    relay.write("[DumpToBlob] pg_dump of appdb\n\r[DumpToBlob] dump+upload [=>  ]  10% 1 B/10 B\x1b[K");
+    relay.write("\r[DumpToBlob] dump+upload [==> ]  20%");
+    relay.write(" 2 B/10 B\x1b"); // a frame split across chunks waits for its end
+    relay.write("[K");
+    relay.write("\r\x1b[K"); // the bar cleared
+    relay.write("[DumpToBlob] done: 10 B\n\r[Verification] data 1/2 [=> ]\x1b[K\r\x1b[K[Verif");
+    relay.write("ication] settings: 3 compared\n");
+    relay.write("Error: a stack without its newline");
+    relay.end();
+    assert.deepEqual(got, [
+        "line [DumpToBlob] pg_dump of appdb",
+        "frame [DumpToBlob] dump+upload [=>  ]  10% 1 B/10 B",
+        "frame [DumpToBlob] dump+upload [==> ]  20% 2 B/10 B",
+        "frame ",
+        "line [DumpToBlob] done: 10 B",
+        // A frame erased within the same chunk by a line still coming is never drawn: the line is.
+        "line [Verification] settings: 3 compared",
+        "line Error: a stack without its newline",
+    ]);
+    // The rehearsal tells its provider host that its stderr pipe ends on a terminal.
+    assert.equal(liveProgressWanted({ isTTY: false }, { [LIVE_RELAY_ENV]: "1" }), true);
+    assert.equal(liveProgressWanted({ isTTY: false }, { [LIVE_RELAY_ENV]: "1", A2H_PROGRESS: "lines" }), false);
+});
+
+test("drawLiveLine: draws in place, and erases only what it drew", async () => {
+    const { drawLiveLine } = await import("../lib/progress");
+    const out: string[] = [];
+    const stream = { write: (s: string) => void out.push(s) } as unknown as NodeJS.WritableStream;
+    drawLiveLine("", stream);
+    assert.deepEqual(out, [], "nothing drawn, nothing to erase");
+    drawLiveLine("[HerokuRestore] r001 [=> ]", stream);
+    drawLiveLine("", stream);
+    assert.deepEqual(out, ["\r[HerokuRestore] r001 [=> ]\x1b[K", "\r\x1b[K"]);
+});

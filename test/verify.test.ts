@@ -20,7 +20,7 @@ import { seedDemoSource } from "../local/demo";
 import { pgBin } from "../lib/pgbin";
 import { pgEnv, withClient, quoteIdent } from "../lib/pg";
 import { isMigrationError } from "../lib/errors";
-import { verifyDatabases, precomputeSourceChecksums, type SourceChecksums, type VerificationResult } from "../lib/verify";
+import { verifyDatabases, precomputeSourceChecksums, type SourceChecksums, type TableProgress, type VerificationResult } from "../lib/verify";
 import { verificationProvider } from "../providers/verification";
 import { sourceChecksumsProvider } from "../providers/sourceChecksums";
 import type { PgConnection } from "../lib/types";
@@ -241,8 +241,27 @@ test("a clean restored copy verifies green: schema, data, sequences, large objec
         "SELECT mood, n FROM \"Ünïcødé Schema\".mood_counts ORDER BY mood;",
     ];
     const logs = fx.restoreLog.split("\n").filter(Boolean).map((message) => ({ message }));
-    const { result } = await verifyBroken("clean", undefined, { queries, restoreLogs: logs });
+    const ticks: TableProgress[] = [];
+    const lines: string[] = [];
+    const { result } = await verifyBroken("clean", undefined, { queries, restoreLogs: logs, onTick: (p) => ticks.push(p), onProgress: (m) => lines.push(m) });
     assert.deepEqual(result.problems, [], result.problems.join("\n"));
+
+    // Progress of the table checksums, for a live bar: from nothing to the total, never backwards;
+    // with the bar drawn, the only data line is the last table's.
+    const scanned = result.tables.filter((t) => t.kind !== "partitioned table").length;
+    assert.ok(ticks.length >= 2, `${ticks.length} ticks`);
+    assert.deepEqual({ ...ticks[0], totalBytes: undefined, elapsedMs: undefined }, { tablesDone: 0, tablesTotal: scanned, doneBytes: 0, totalBytes: undefined, differing: 0, elapsedMs: undefined });
+    for (let i = 1; i < ticks.length; i++) {
+        const [a, b] = [ticks[i - 1], ticks[i]];
+        assert.ok(b.tablesDone >= a.tablesDone && b.doneBytes >= a.doneBytes && b.elapsedMs >= a.elapsedMs, `tick ${i}: ${JSON.stringify(a)} then ${JSON.stringify(b)}`);
+        assert.equal(b.totalBytes, a.totalBytes);
+    }
+    const lastTick = ticks.at(-1)!;
+    assert.ok(lastTick.totalBytes > 0);
+    assert.deepEqual({ ...lastTick, elapsedMs: undefined }, { tablesDone: scanned, tablesTotal: scanned, doneBytes: lastTick.totalBytes, totalBytes: lastTick.totalBytes, differing: 0, elapsedMs: undefined });
+    const dataLines = lines.filter((l) => / rows (match|DIFFER) \(/.test(l));
+    assert.equal(dataLines.length, 1, lines.join("\n"));
+    assert.match(dataLines[0], new RegExp(`^last table .*: \\d+ rows match \\(${scanned}/${scanned} tables, .* \\(100%\\) in `));
     assert.equal(result.ok, true);
     assert.equal(result.verdict, "match");
     assert.equal(result.problemCount, 0);
@@ -301,8 +320,11 @@ test("a clean restored copy verifies green: schema, data, sequences, large objec
 });
 
 test("a deleted row fails verification naming the table and the row's primary key", async () => {
-    const { result } = await verifyBroken("deleted", "DELETE FROM reporting.daily_sales WHERE day = '2024-01-10'");
+    const lines: string[] = [];
+    const { result } = await verifyBroken("deleted", "DELETE FROM reporting.daily_sales WHERE day = '2024-01-10'", { onProgress: (m) => lines.push(m) });
     assert.equal(result.ok, false);
+    // Without a live bar the lines tell the progress: the differing table gets its own at once.
+    assert.ok(lines.some((l) => /^(last table )?reporting\.daily_sales: 188 rows DIFFER \(\d+\/12 tables, 1 differ, /.test(l)), lines.join("\n"));
     assert.deepEqual(result.problems, ["table reporting.daily_sales: 188 rows on the source, 187 on the target; row (day)=(2024-01-10) is missing on the target"]);
     const t = result.tables.find((x) => x.name === "daily_sales")!;
     assert.deepEqual({ countMatch: t.countMatch, checksumMatch: t.checksumMatch, rows: t.rows }, { countMatch: false, checksumMatch: false, rows: [{ key: "(day)=(2024-01-10)", change: "missing on target" }] });

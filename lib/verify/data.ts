@@ -11,10 +11,11 @@ import type { Client } from "pg";
 import { quoteIdent } from "../pg";
 import { errorMessage } from "../errors";
 import { redact } from "../redact";
-import { formatDuration, formatRate, progressThrottle } from "../progress";
+import { LIVE_INTERVAL_MS, formatDuration } from "../progress";
 import type { PgConnection, TableRowCount } from "../types";
 import type { RelationInfo } from "./schema";
 import { hashSql, openPair, qname, type Rendering, type SessionPair, type Side } from "./session";
+import { scanBytes, tableProgress, type TableProgress } from "./tableProgress";
 import { byName, elapsed, mapLimit } from "./util";
 
 export interface RowDifference {
@@ -124,8 +125,22 @@ export async function locateRowDifferences(
  * stage (longest-processing-time-first scheduling); ties by name, so the order is stable.
  */
 export function largestFirst<T extends { schema: string; name: string; bytes: number; tableBytes?: number }>(rels: T[]): T[] {
-    const size = (t: T) => t.tableBytes ?? t.bytes;
-    return [...rels].sort((a, b) => size(b) - size(a) || byName(a.schema, b.schema) || byName(a.name, b.name));
+    return [...rels].sort((a, b) => scanBytes(b) - scanBytes(a) || byName(a.schema, b.schema) || byName(a.name, b.name));
+}
+
+export interface CompareTableDataOptions {
+    excludeTables?: string[];
+    /** @default 4 */
+    concurrency?: number;
+    /** Lines as tableProgress decides (the shared throttle; the last table; the first differences), and "still checking" every 30 s. */
+    onProgress?: (m: string) => void;
+    /**
+     * The raw numbers for a live bar: at the start, every LIVE_INTERVAL_MS (the time moves even while
+     * one long table is read), and once all tables are checked (the last tick is the total). Given
+     * a tick, the periodic lines are left to the bar.
+     */
+    onTick?: (p: TableProgress) => void;
+    sourceChecksums?: Map<string, SideChecksum>;
 }
 
 /**
@@ -135,7 +150,7 @@ export function largestFirst<T extends { schema: string; name: string; bytes: nu
 export async function compareTableData(
     source: PgConnection, target: PgConnection, r: Rendering,
     srcRelations: RelationInfo[], tgtRelations: RelationInfo[],
-    opts: { excludeTables?: string[]; concurrency?: number; onProgress?: (m: string) => void; sourceChecksums?: Map<string, SideChecksum> } = {},
+    opts: CompareTableDataOptions = {},
 ): Promise<TableCheck[]> {
     const excluded = new Set(opts.excludeTables ?? []);
     const key = (t: { schema: string; name: string }) => `${t.schema}.${t.name}`;
@@ -145,18 +160,26 @@ export async function compareTableData(
     const scanned = considered.filter((t) => t.relkind === "r" || (t.relkind === "m" && t.populated));
     const results = new Map<string, TableCheck>();
     const workers = Math.max(1, Math.min(opts.concurrency ?? 4, scanned.length));
-    let done = 0;
-    let doneBytes = 0;
-    const totalBytes = scanned.reduce((n, t) => n + t.bytes, 0);
-    const started = Date.now();
-    const throttle = progressThrottle();
+    const onTick = opts.onTick;
+    const tracker = tableProgress(scanned.length, scanned.reduce((n, t) => n + scanBytes(t), 0), { live: !!onTick });
+    // A progress callback must not break the comparison.
+    const tick = () => {
+        try {
+            onTick?.(tracker.snapshot());
+        } catch {
+            /* ignored */
+        }
+    };
     const inFlight = new Map<string, number>();
     // Long tables: say which are still being read, every 30 seconds.
     const heartbeat = setInterval(() => {
         if (inFlight.size === 0) return;
-        opts.onProgress?.(`still checking ${[...inFlight].map(([k, t]) => `${k} (${formatDuration(Date.now() - t)})`).join(", ")}; ${done}/${scanned.length} tables done`);
+        opts.onProgress?.(`still checking ${[...inFlight].map(([k, t]) => `${k} (${formatDuration(Date.now() - t)})`).join(", ")}; ${tracker.snapshot().tablesDone}/${scanned.length} tables done`);
     }, 30_000);
     heartbeat.unref?.();
+    const ticker = onTick && scanned.length > 0 ? setInterval(tick, LIVE_INTERVAL_MS) : undefined;
+    ticker?.unref?.();
+    if (ticker) tick();
 
     const pool: SessionPair[] = [];
     const acquire = async (): Promise<SessionPair> => pool.pop() ?? openPair(source, target, r, { catalogSearchPath: true, rowSecurity: false });
@@ -204,14 +227,10 @@ export async function compareTableData(
                     }
                 }
                 results.set(k, check);
-                done++;
-                doneBytes += rel.bytes;
-                // A difference always gets its line, and so does the last table; the others as
-                // the shared progress rule allows.
-                const last = done === scanned.length;
-                if (!check.match || last || throttle.due(doneBytes, totalBytes)) {
-                    opts.onProgress?.(`${last ? "last table " : ""}${k}: ${a.rows} rows ${check.match ? "match" : "DIFFER"} (${done}/${scanned.length} tables, ${formatRate(doneBytes, Date.now() - started, totalBytes)})`);
-                }
+                const line = tracker.finished({ name: k, bytes: scanBytes(rel), rows: a.rows, match: check.match });
+                if (line) opts.onProgress?.(line);
+                // The last tick is the total, at once: the bar ends full.
+                if (ticker && tracker.snapshot().tablesDone === scanned.length) tick();
             } finally {
                 inFlight.delete(k);
                 pool.push(w);
@@ -219,6 +238,7 @@ export async function compareTableData(
         });
     } finally {
         clearInterval(heartbeat);
+        if (ticker) clearInterval(ticker);
         for (const w of all) await w.close();
     }
 

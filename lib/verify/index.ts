@@ -27,7 +27,7 @@
  * another. The source side of the table checksums can be computed earlier, during the restore
  * (precomputeSourceChecksums), and is used only while the source provably has not changed.
  * Modules (one concept each): session.ts (identical rendering, the source/target session pair),
- * schema.ts, data.ts, sequences.ts, largeObjects.ts, extensions.ts, settings.ts, queries.ts,
+ * schema.ts, data.ts, tableProgress.ts (the data comparison's progress numbers and lines), sequences.ts, largeObjects.ts, extensions.ts, settings.ts, queries.ts,
  * sourceChecksums.ts, verifyDatabases.ts (the orchestration and the verdict); the restore log's
  * lines are classified by lib/restoreLog.ts and "the user's objects" are lib/catalog.ts's.
  * This index re-exports the public API, so `import ... from "../lib/verify"` is unchanged.
@@ -41,7 +41,8 @@ export {
     inspectSchema, diffSchema, normalizeAcrossVersions, differenceSnippet, describeSchemaDifference,
     type SchemaObjectKind, type SchemaObject, type SchemaSnapshot, type SchemaDifference, type SchemaComparison, type RelationInfo,
 } from "./schema";
-export { compareTableData, locateRowDifferences, largestFirst, describeTableCheck, type TableCheck, type RowDifference, type SideChecksum } from "./data";
+export { compareTableData, locateRowDifferences, largestFirst, describeTableCheck, type TableCheck, type RowDifference, type SideChecksum, type CompareTableDataOptions } from "./data";
+export { tableProgress, scanBytes, DIFFERENCE_LINES, type TableProgress, type TableProgressTracker } from "./tableProgress";
 export { readSequences, type SequenceCheck, type SequenceValue } from "./sequences";
 export { compareLargeObjects, describeLargeObjectDifference, type LargeObjectComparison, type LargeObjectSummary } from "./largeObjects";
 export { type ExtensionCheck } from "./extensions";

@@ -57,9 +57,9 @@ export interface RelationInfo {
     parents: string[];
     /** Primary key columns, in key order. */
     primaryKey: string[] | null;
-    /** pg_relation_size (main fork), for progress. */
+    /** pg_relation_size (main fork). */
     bytes: number;
-    /** pg_table_size (with TOAST), what a scan reads: the largest tables are checked first. */
+    /** pg_table_size (with TOAST), what a scan reads: the largest tables are checked first, and progress counts these bytes. */
     tableBytes?: number;
 }
 

@@ -20,6 +20,7 @@ import { compareSequences, describeSequenceCheck, type SequenceCheck } from "./s
 import { chooseRendering, prepareSession, serverInfo, withPair, type Rendering, type ServerInfo, type Side } from "./session";
 import { describeSettingDifference, diffSettings, readServerSettings, type SettingsComparison } from "./settings";
 import { staleSourceChecksums, type SourceChecksums } from "./sourceChecksums";
+import type { TableProgress } from "./tableProgress";
 import { elapsed } from "./util";
 
 export interface VerifyOptions {
@@ -39,7 +40,10 @@ export interface VerifyOptions {
     sourceChecksums?: SourceChecksums;
     /** Differences kept per section in the result (the rest are counted). @default 200 */
     maxListed?: number;
+    /** Progress lines (each comparison's outcome; the data comparison's as lib/verify/tableProgress.ts decides). */
     onProgress?: (message: string) => void;
+    /** The data comparison's numbers, for a live bar (compareTableData's onTick); given, the periodic data lines are left to the bar. */
+    onTick?: (p: TableProgress) => void;
 }
 
 export interface VerificationResult {
@@ -155,7 +159,7 @@ export async function verifyDatabases(source: PgConnection, target: PgConnection
             }
         }
         return compareTableData(source, target, r, srcSchema.relations, tgtSchema.relations, {
-            excludeTables: exclude, concurrency: opts.concurrency, onProgress: progress, sourceChecksums,
+            excludeTables: exclude, concurrency: opts.concurrency, onProgress: progress, onTick: opts.onTick, sourceChecksums,
         });
     });
 
