@@ -137,4 +137,19 @@ test("npm start migrates the source, the target holds the same data, a second ru
     assert.deepEqual(state.resources, []);
     assert.deepEqual(await fx.blobs(), [], "no blob left behind");
     assert.equal(fx.report("up").status, "verified", "destroy keeps the migration's report");
+
+    // Destroy deleted the Heroku database the stand-in app was cut over to; with no cutover in the
+    // stack the next run points the app at the source again, so that its cutover records the source
+    // (not a deleted database) as the value a rollback restores.
+    const legacyUrl = () => {
+        const h = fx.herokuState();
+        const app = h.apps.find((a: { name: string }) => a.name === "a2h-legacy-app");
+        return String(h.config_vars[app.id]?.DATABASE_URL ?? "");
+    };
+    assert.doesNotMatch(legacyUrl(), /@127\.0\.0\.1:\d+\/appdb\?/, "after the cutover and destroy the app still points at the deleted database");
+    const next = fx.rehearse("preview");
+    assert.equal(next.status, 0, next.out);
+    // The rehearsal's own notice (before any report): what it changed in the stand-in app.
+    assert.match(next.out, /rehearsal: a2h-legacy-app's DATABASE_URL pointed at a database of an earlier, destroyed run; set back to the source/);
+    assert.match(legacyUrl(), new RegExp(`@127\\.0\\.0\\.1:${fx.sourceConn.port}/appdb\\?`));
 });
