@@ -11,7 +11,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { execFile } from "child_process";
-import { pgBin } from "./pgbin";
+import { findOnPath, pgBin } from "./pgbin";
 import { MigrationError } from "./errors";
 
 const SUBJECT = "local PostgreSQL";
@@ -57,18 +57,7 @@ export function isRoot(): boolean {
 }
 
 function findRunuser(): string | undefined {
-    const dirs = [...(process.env.PATH ?? "").split(path.delimiter), "/usr/sbin", "/sbin", "/usr/bin", "/bin"];
-    for (const d of dirs) {
-        if (!d) continue;
-        const p = path.join(d, "runuser");
-        try {
-            fs.accessSync(p, fs.constants.X_OK);
-            return p;
-        } catch {
-            /* next */
-        }
-    }
-    return undefined;
+    return findOnPath("runuser", { extraDirs: ["/usr/sbin", "/sbin", "/usr/bin", "/bin"] });
 }
 
 function shellQuote(s: string): string {

@@ -30,6 +30,16 @@ function isExecutableFile(file: string): boolean {
     }
 }
 
+/** The first executable file `name` in the PATH's directories, then in `extraDirs`; undefined when there is none. */
+export function findOnPath(name: string, opts: { env?: NodeJS.ProcessEnv; extraDirs?: string[] } = {}): string | undefined {
+    const dirs = [...((opts.env ?? process.env).PATH ?? "").split(path.delimiter), ...(opts.extraDirs ?? [])].filter(Boolean);
+    for (const dir of dirs) {
+        const candidate = path.join(dir, name);
+        if (isExecutableFile(candidate)) return candidate;
+    }
+    return undefined;
+}
+
 /** `/usr/lib/postgresql/<N>/bin` directories, newest major first. */
 function debianBinDirs(): string[] {
     let entries: string[];

@@ -18,13 +18,13 @@
 import * as fs from "fs";
 import * as http from "http";
 import * as https from "https";
-import * as path from "path";
 import { spawn, ChildProcess } from "child_process";
 import type { IncomingMessage } from "http";
 import type { AddonRecord, TransferRecord } from "./state";
 import { AdminTarget, availableExtensions, preinstallExtensions, resetAddonDatabase, trustedExtensions } from "./db";
 import { HEROKU_EXTENSIONS_SOURCE, isSupportedExtension } from "./extensions";
 import { dataTime } from "./util";
+import { findOnPath } from "../../lib/pgbin";
 import { redact } from "../../lib/redact";
 
 export interface RestoreDeps {
@@ -169,16 +169,7 @@ function pipeDownloadInto(
  */
 export function curlDownloader(env: NodeJS.ProcessEnv = process.env): string | undefined {
     if (env.HEROKU_EMULATOR_DOWNLOADER === "node") return undefined;
-    for (const dir of (env.PATH ?? "").split(path.delimiter).filter(Boolean)) {
-        const bin = path.join(dir, "curl");
-        try {
-            fs.accessSync(bin, fs.constants.X_OK);
-            return bin;
-        } catch {
-            // not here
-        }
-    }
-    return undefined;
+    return findOnPath("curl", { env });
 }
 
 /** Bytes a process has written so far (/proc/<pid>/io wchar, Linux); undefined elsewhere. */
